@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/lamlhost/lamlhost/engine/script"
+)
+
+// repeated is a flag that may be given several times.
+type repeated []string
+
+func (r *repeated) String() string     { return strings.Join(*r, ",") }
+func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
+
+func try(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flags("try", "try [-config FILE] -to NUMBER [-from NUMBER] [-body TEXT] "+
+		"[-media URL]...", stderr)
+	path := fs.String("config", "config.toml", "the configuration file")
+	to := fs.String("to", "", "the number the message is sent to (required)")
+	from := fs.String("from", "+15550100001", "the number the message comes from")
+	body := fs.String("body", "", "the message text")
+	sid := fs.String("sid", "SM00000000000000000000000000000000", "the MessageSid")
+	var media repeated
+	fs.Var(&media, "media", "a media URL; give the flag once per attachment")
+	if code, stop := parse(fs, args); stop {
+		return code
+	}
+	if *to == "" {
+		fmt.Fprintln(stderr, "lamlhost try: -to is required")
+		fs.Usage()
+		return 2
+	}
+
+	cfg, reg, _, err := load(*path, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "lamlhost try: %v\n", err)
+		return 1
+	}
+	rt := reg.Lookup(*to)
+	if rt == nil {
+		fmt.Fprintf(stderr, "lamlhost try: no script answers %s\n", *to)
+		return 1
+	}
+	form := tryForm(*to, *from, *body, *sid, media)
+	a := newDispatcher(cfg, newLogger(cfg, stderr)).Answer(ctx, rt,
+		script.MessageFromForm(form))
+	fmt.Fprintf(stdout, "%s\n", a.Body)
+	if a.Err != nil {
+		fmt.Fprintf(stderr, "lamlhost try: %v (answered %d)\n", a.Err, a.Status)
+		return 1
+	}
+	return 0
+}
+
+// tryForm builds the form the CPaaS would POST for one message.
+func tryForm(to, from, body, sid string, media []string) url.Values {
+	form := url.Values{
+		"To": {to}, "From": {from}, "Body": {body}, "MessageSid": {sid},
+		"SmsMessageSid": {sid}, "AccountSid": {"AC00000000000000000000000000000000"},
+		"NumMedia": {strconv.Itoa(len(media))}, "SmsStatus": {"received"},
+		"ApiVersion": {"2010-04-01"},
+	}
+	for i, u := range media {
+		form.Set("MediaUrl"+strconv.Itoa(i), u)
+		form.Set("MediaContentType"+strconv.Itoa(i), "application/octet-stream")
+	}
+	return form
+}

@@ -1,0 +1,153 @@
+// Package jsvm runs JavaScript scripts in goja. A script is compiled once
+// per version; every run gets a fresh runtime, so nothing one message
+// leaves in globals or prototypes reaches the next.
+package jsvm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/dop251/goja"
+	"github.com/dop251/goja/parser"
+
+	"github.com/lamlhost/lamlhost/engine/script"
+)
+
+// MaxCallStack is the deepest JavaScript call stack a run may build.
+const MaxCallStack = 1000
+
+// Compiler compiles JavaScript sources. It implements script.Compiler.
+type Compiler struct{}
+
+// Program is one compiled JavaScript script.
+type Program struct {
+	name string
+	prg  *goja.Program
+}
+
+// Name implements script.Program.
+func (p *Program) Name() string { return p.name }
+
+// Compile parses src with source maps disabled, so that a
+// sourceMappingURL comment cannot make the parser read files, and checks
+// that the script defines handle.
+func (Compiler) Compile(name string, src []byte) (script.Program, error) {
+	if err := script.CheckSource(name, src); err != nil {
+		return nil, err
+	}
+	ast, err := parser.ParseFile(nil, name, string(src), 0, parser.WithDisableSourceMaps)
+	if err != nil {
+		return nil, compileError(name, err)
+	}
+	prg, err := goja.CompileAST(ast, false)
+	if err != nil {
+		return nil, compileError(name, err)
+	}
+	p := &Program{name: name, prg: prg}
+	if err := p.checkHandle(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// checkHandle runs the top level once in a fresh runtime, under the default
+// time limit, and checks that it defines a function named handle.
+func (p *Program) checkHandle() error {
+	ctx, cancel := context.WithTimeout(context.Background(), script.DefaultTimeout)
+	defer cancel()
+	r := newRun(ctx, p, nil)
+	defer r.close()
+	if err := r.load(); err != nil {
+		err.Kind = script.ErrCompile
+		return err
+	}
+	return nil
+}
+
+func compileError(name string, err error) *script.Error {
+	e := &script.Error{Kind: script.ErrCompile, Script: name}
+	var list parser.ErrorList
+	var syn *goja.CompilerSyntaxError
+	switch {
+	case errors.As(err, &list) && len(list) > 0:
+		pos := list[0].Position
+		e.Location = fmt.Sprintf("%s:%d:%d", name, pos.Line, pos.Column)
+		e.Msg = list[0].Message
+	case errors.As(err, &syn) && syn.File != nil:
+		pos := syn.File.Position(syn.Offset)
+		e.Location = fmt.Sprintf("%s:%d:%d", name, pos.Line, pos.Column)
+		e.Msg = syn.Message
+	default:
+		e.Msg = err.Error()
+	}
+	return e
+}
+
+// Run implements script.Program. It never panics: a Go panic during the
+// run is recovered here, in the goroutine that runs the VM.
+func (p *Program) Run(ctx context.Context, msg *script.Message, env *script.Env) (
+	result any, err error) {
+	limits := env.Limits.WithDefaults()
+	ctx, cancel := context.WithTimeout(ctx, limits.Timeout)
+	defer cancel()
+	r := newRun(ctx, p, env)
+	defer r.close()
+	defer func() {
+		if v := recover(); v != nil {
+			result, err = nil, script.Errorf(script.ErrPanic, p.name, "%v", v)
+		}
+	}()
+	if e := r.load(); e != nil {
+		return nil, e
+	}
+	return r.call(msg, env)
+}
+
+// jsError turns what goja returned into a typed script error.
+func jsError(name string, err error, ctx context.Context) *script.Error {
+	var intr *goja.InterruptedError
+	if errors.As(err, &intr) {
+		if e, ok := intr.Value().(*script.Error); ok {
+			return e
+		}
+		return script.Errorf(script.ErrTimeout, name, "the run passed its time limit")
+	}
+	var so *goja.StackOverflowError
+	if errors.As(err, &so) {
+		return script.Errorf(script.ErrLimit, name,
+			"call stack is deeper than %d frames", MaxCallStack)
+	}
+	if ctx != nil && ctx.Err() != nil {
+		return script.Errorf(script.ErrTimeout, name, "the run passed its time limit")
+	}
+	e := &script.Error{Kind: script.ErrRuntime, Script: name, Msg: err.Error()}
+	var exc *goja.Exception
+	if errors.As(err, &exc) {
+		e.Msg = exceptionText(exc)
+		for _, f := range exc.Stack() {
+			if f.SrcName() == name {
+				pos := f.Position()
+				e.Location = fmt.Sprintf("%s:%d:%d", name, pos.Line, pos.Column)
+				break
+			}
+		}
+	}
+	return e
+}
+
+// exceptionText is the thrown value as text, without goja's stack trace.
+func exceptionText(exc *goja.Exception) string {
+	v := exc.Value()
+	if v == nil {
+		return "exception"
+	}
+	if o, ok := v.(*goja.Object); ok {
+		if s := o.Get("stack"); s != nil && !goja.IsUndefined(s) {
+			first, _, _ := strings.Cut(s.String(), "\n")
+			return first
+		}
+	}
+	return v.String()
+}

@@ -1,0 +1,101 @@
+// Package script defines what the language adapters share: the message a
+// script receives, the context it runs in, the compiled program each adapter
+// produces, and the typed errors that every adapter reports alike.
+package script
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// Media is one attachment of an inbound message.
+type Media struct {
+	URL         string
+	ContentType string
+}
+
+// Message is an inbound SMS or MMS as a script sees it.
+type Message struct {
+	From  string
+	To    string
+	Body  string
+	Sid   string
+	Media []Media
+	// Params holds every POSTed parameter under its own name. For a name
+	// sent more than once, the first value is kept.
+	Params map[string]string
+}
+
+// Env is what a run knows about the number it answers for.
+type Env struct {
+	// Number is the routed number, as matched in the configuration.
+	Number string
+	// Vars is the number's vars table from the configuration. Scripts get
+	// a copy; a run cannot change what the next run sees.
+	Vars map[string]any
+	// Location is the scripts' time zone; nil means UTC.
+	Location *time.Location
+	// Logger receives console.log and print output, already tagged with
+	// number, script and message_sid.
+	Logger *slog.Logger
+	// Limits bounds the run.
+	Limits Limits
+}
+
+// Limits bounds one script run. Zero values mean the defaults below.
+type Limits struct {
+	// Timeout is the wall-clock budget of one run. Default 2s.
+	Timeout time.Duration
+	// Memory is what one run may allocate, in bytes. Default 64 MiB.
+	Memory int64
+	// Output caps console/print output per run, in bytes. Default 16 KiB.
+	Output int
+}
+
+// Default limits, used where Limits leaves a field at zero.
+const (
+	DefaultTimeout = 2 * time.Second
+	DefaultMemory  = 64 << 20
+	DefaultOutput  = 16 << 10
+	// MaxSource is the largest script file accepted at load.
+	MaxSource = 256 << 10
+)
+
+// WithDefaults returns l with every zero field set to its default.
+func (l Limits) WithDefaults() Limits {
+	if l.Timeout <= 0 {
+		l.Timeout = DefaultTimeout
+	}
+	if l.Memory <= 0 {
+		l.Memory = DefaultMemory
+	}
+	if l.Output <= 0 {
+		l.Output = DefaultOutput
+	}
+	return l
+}
+
+// Program is one compiled version of one script. It is safe for concurrent
+// use: every Run starts from fresh global state.
+type Program interface {
+	// Run calls the script's handle(msg, ctx) and returns its result as a
+	// plain value tree (nil, string, map[string]any, []any) for the reply
+	// grammar to read. Errors are *Error.
+	Run(ctx context.Context, msg *Message, env *Env) (any, error)
+	// Name is the script's file name as used in logs and errors.
+	Name() string
+}
+
+// Compiler turns a script source into a Program. Compile fails with an
+// *Error of kind KindCompile that carries the location of the problem.
+type Compiler interface {
+	Compile(name string, src []byte) (Program, error)
+}
+
+// Unsupported stands in the value tree for a returned value that the reply
+// grammar cannot take, such as a boolean, a function or a symbol.
+type Unsupported struct {
+	// Type names the value's type in the script's language.
+	Type string
+}

@@ -1,0 +1,105 @@
+// Package server is lamlhost's HTTP face: the Echo application that takes
+// the CPaaS's webhook, checks it, hands it to the dispatcher, and writes the
+// LaML answer. Every failure becomes an XML answer in one place.
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/lamlhost/lamlhost/engine/dispatch"
+	"github.com/lamlhost/lamlhost/engine/laml"
+	"github.com/lamlhost/lamlhost/engine/registry"
+)
+
+// Server serves the webhook for the numbers of a registry.
+type Server struct {
+	reg  *registry.Registry
+	disp *dispatch.Dispatcher
+	log  *slog.Logger
+	echo *echo.Echo
+}
+
+// New builds the server for reg. The webhook path and the limits come from
+// the registry's config at the time of each request, except the path,
+// which is fixed here.
+func New(reg *registry.Registry, disp *dispatch.Dispatcher, logger *slog.Logger) *Server {
+	s := &Server{reg: reg, disp: disp, log: logger, echo: echo.New()}
+	e := s.echo
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	path := reg.Config().WebhookPath
+	e.POST(path, s.inbound)
+	e.Match([]string{http.MethodGet, http.MethodPut, http.MethodDelete, http.MethodPatch},
+		path, func(echo.Context) error { return echo.ErrMethodNotAllowed })
+	return s
+}
+
+// Handler returns the server as an http.Handler.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// HTTPServer returns an http.Server for the handler with every timeout
+// set, so that no client can hold a connection open without bound.
+func (s *Server) HTTPServer(addr string) *http.Server {
+	cfg := s.reg.Config()
+	return &http.Server{
+		Addr:              addr,
+		Handler:           s.echo,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      cfg.Timeout.Std() + 10*time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+}
+
+// Serve accepts connections on ln until ctx ends, then stops accepting and
+// waits up to grace for requests in flight to finish.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
+	hs := s.HTTPServer(ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	return err
+}
+
+// handleError is the one place where errors become HTTP answers. The CPaaS
+// gets a status and an empty LaML reply; the cause goes to the log only.
+func (s *Server) handleError(err error, c echo.Context) {
+	status := http.StatusInternalServerError
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		status = he.Code
+	}
+	level := slog.LevelWarn
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	s.log.LogAttrs(c.Request().Context(), level, "request refused",
+		slog.Int("status", status), slog.String("method", c.Request().Method),
+		slog.String("path", c.Request().URL.Path), slog.String("err", err.Error()))
+	if c.Response().Committed {
+		return
+	}
+	_ = c.Blob(status, contentType, laml.Empty)
+}
+
+const contentType = "application/xml"
