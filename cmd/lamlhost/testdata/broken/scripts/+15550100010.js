@@ -1,0 +1,3 @@
+function handle(m) {
+  return m.body +;
+}

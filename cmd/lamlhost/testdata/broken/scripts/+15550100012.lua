@@ -1,0 +1,3 @@
+function handle(m)
+  if then return 1 end
+end

@@ -1,0 +1,109 @@
+package script
+
+import (
+	"net/url"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestMessageFromForm covers case R5 and the absent-field rules.
+func TestMessageFromForm(t *testing.T) {
+	const shuffled = "MediaContentType1=image%2Fpng&To=%2B15550100099&MediaUrl2=https%3A%2F%2F" +
+		"api.example.test%2FMedia%2FME2&NumMedia=3&From=%2B15550100001&MediaUrl0=https%3A" +
+		"%2F%2Fapi.example.test%2FMedia%2FME0&MediaContentType0=image%2Fjpeg&Body=&MediaUrl1=" +
+		"https%3A%2F%2Fapi.example.test%2FMedia%2FME1&MediaContentType2=video%2Fmp4&" +
+		"MessageSid=SM00000000000000000000000000000007&AccountSid=AC00000000000000000000000000000000"
+	tests := []struct {
+		name  string
+		form  string
+		types []string
+		body  string
+		sid   string
+	}{
+		{"when media fields are shuffled expect index order", shuffled,
+			[]string{"image/jpeg", "image/png", "video/mp4"}, "", "SM00000000000000000000000000000007"},
+		{"when NumMedia says more than sent expect what was sent",
+			"To=%2B1&From=%2B2&NumMedia=2&MediaUrl0=u0&MediaContentType0=image%2Fgif",
+			[]string{"image/gif"}, "", ""},
+		{"when Body is absent expect empty body", "To=%2B1&From=%2B2&SmsMessageSid=SMx",
+			nil, "", "SMx"},
+		{"when NumMedia is huge expect no loop", "To=%2B1&From=%2B2&NumMedia=999999999999",
+			nil, "", ""},
+		{"when index is not canonical expect it ignored",
+			"To=%2B1&From=%2B2&MediaUrl01=a&MediaUrl-1=b&MediaUrl99999=c&MediaUrl1=d",
+			[]string{""}, "", ""},
+		{"when plus is encoded expect a plus", "To=%2B1&From=%2B2&Body=1%2B1%3D2",
+			nil, "1+1=2", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			form, err := url.ParseQuery(tt.form)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := MessageFromForm(form)
+			var types []string
+			for _, md := range m.Media {
+				types = append(types, md.ContentType)
+			}
+			if !reflect.DeepEqual(types, tt.types) {
+				t.Errorf("media types %q, want %q", types, tt.types)
+			}
+			if m.Body != tt.body || m.Sid != tt.sid {
+				t.Errorf("body %q sid %q, want %q %q", m.Body, m.Sid, tt.body, tt.sid)
+			}
+			for k := range form {
+				if _, ok := m.Params[k]; !ok {
+					t.Errorf("parameter %s dropped", k)
+				}
+			}
+		})
+	}
+}
+
+// FuzzMessageFromForm checks that any form converts without panic, keeps
+// every parameter, and yields media only from MediaUrlN fields, in order.
+func FuzzMessageFromForm(f *testing.F) {
+	f.Add("To=%2B15550100099&From=%2B15550100001&Body=hello&MessageSid=SM1&NumMedia=0")
+	f.Add("MediaUrl2=c&MediaUrl0=a&NumMedia=3&MediaContentType0=x&MediaUrl1=b")
+	f.Add("NumMedia=-1&MediaUrl=x&MediaUrl00=y&Body=%ff%fe&To=&From=")
+	f.Fuzz(func(t *testing.T, raw string) {
+		form, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		m := MessageFromForm(form)
+		if len(m.Params) != len(form) {
+			t.Fatalf("%d params, form has %d", len(m.Params), len(form))
+		}
+		if m.Body != form.Get("Body") || m.To != form.Get("To") || m.From != form.Get("From") {
+			t.Fatal("a core field differs from the form")
+		}
+		last := -1
+		for _, md := range m.Media {
+			n := mediaIndex(t, form, md.URL, last)
+			if n <= last {
+				t.Fatalf("media out of order: %d after %d", n, last)
+			}
+			last = n
+		}
+	})
+}
+
+// mediaIndex finds the first MediaUrlN after last whose value is u.
+func mediaIndex(t *testing.T, form url.Values, u string, last int) int {
+	best := -1
+	for k := range form {
+		rest, ok := strings.CutPrefix(k, "MediaUrl")
+		n, err := strconv.Atoi(rest)
+		if ok && err == nil && n > last && form.Get(k) == u && (best < 0 || n < best) {
+			best = n
+		}
+	}
+	if best < 0 {
+		t.Fatalf("media %q comes from no MediaUrlN field after %d", u, last)
+	}
+	return best
+}
