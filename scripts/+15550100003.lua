@@ -6,7 +6,7 @@ local menu = {
 }
 
 function handle(msg, ctx)
-  local word = string.upper(string.match(msg.body, "^%s*(%S+)") or "")
+  local word = string.upper(string.match(msg.body, "^%s*(%a+)") or "")
   if word == "STOP" then
     return nil
   end

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"sort"
 	"strings"
@@ -222,15 +223,19 @@ var ErrAmbiguous = errors.New("ambiguous scripts")
 
 // DropInNumber reads the number a drop-in file name stands for, such as
 // "+15550100002" for "+15550100002.js". Files of other kinds, and hidden
-// or temporary files, are not drop-ins.
+// or temporary files, and names that are not numbers, are not drop-ins.
 func DropInNumber(name string) (string, bool) {
 	ext := filepath.Ext(name)
 	if _, ok := Compilers[ext]; !ok || strings.HasPrefix(name, ".") {
 		return "", false
 	}
 	num := strings.TrimSuffix(name, ext)
-	return num, num != ""
+	return num, numberName.MatchString(num)
 }
+
+// numberName is an E.164 number, a short code, or a channel address such
+// as "whatsapp:+15550100002".
+var numberName = regexp.MustCompile(`^([a-z][a-z0-9-]*:)?\+?[0-9]{3,15}$`)
 
 // compileAll loads every path, in parallel, reusing unchanged versions.
 func compileAll(paths map[string]bool, old *Table) map[string]*Script {
