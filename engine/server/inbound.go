@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
@@ -24,13 +25,14 @@ func (s *Server) inbound(c echo.Context) error {
 
 	msg := script.MessageFromForm(form)
 	if msg.To == "" || msg.From == "" {
-		return echo.NewHTTPError(http.StatusBadRequest, "the form has no To or From")
+		return refuse(http.StatusBadRequest, "the form has no To or From",
+			slog.String("message_sid", msg.Sid))
 	}
 
 	rt := s.reg.Lookup(msg.To)
 	if rt == nil {
-		return echo.NewHTTPError(http.StatusNotFound,
-			fmt.Sprintf("no script answers %s", msg.To))
+		return refuse(http.StatusNotFound, "no script answers this number",
+			slog.String("number", msg.To), slog.String("message_sid", msg.Sid))
 	}
 
 	a := s.disp.Answer(c.Request().Context(), rt, msg)

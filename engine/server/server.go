@@ -85,17 +85,23 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 // gets a status and an empty LaML reply; the cause goes to the log only.
 func (s *Server) handleError(err error, c echo.Context) {
 	status := http.StatusInternalServerError
+	attrs := []slog.Attr{slog.String("method", c.Request().Method),
+		slog.String("path", c.Request().URL.Path)}
 	var he *echo.HTTPError
-	if errors.As(err, &he) {
+	var rf *refusal
+	switch {
+	case errors.As(err, &rf):
+		status = rf.status
+		attrs = append(attrs, rf.attrs...)
+	case errors.As(err, &he):
 		status = he.Code
 	}
 	level := slog.LevelWarn
 	if status >= 500 {
 		level = slog.LevelError
 	}
-	s.log.LogAttrs(c.Request().Context(), level, "request refused",
-		slog.Int("status", status), slog.String("method", c.Request().Method),
-		slog.String("path", c.Request().URL.Path), slog.String("err", err.Error()))
+	attrs = append(attrs, slog.Int("status", status), slog.String("err", err.Error()))
+	s.log.LogAttrs(c.Request().Context(), level, "request refused", attrs...)
 	if c.Response().Committed {
 		return
 	}
@@ -103,3 +109,17 @@ func (s *Server) handleError(err error, c echo.Context) {
 }
 
 const contentType = "application/xml"
+
+// refusal is a request answered with an error status before or instead of
+// a script run. Its attributes go to the log line, never to the CPaaS.
+type refusal struct {
+	status int
+	reason string
+	attrs  []slog.Attr
+}
+
+func (r *refusal) Error() string { return r.reason }
+
+func refuse(status int, reason string, attrs ...slog.Attr) *refusal {
+	return &refusal{status: status, reason: reason, attrs: attrs}
+}
