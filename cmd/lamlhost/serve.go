@@ -39,7 +39,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 		logger.Error("cannot listen", "err", err)
 		return 1
 	}
-	srv := server.New(reg, newDispatcher(cfg, logger), logger)
+	srv, err := server.New(reg, newDispatcher(cfg, logger), logger, server.Options{})
+	if err != nil {
+		logger.Error("cannot start", "err", err)
+		return 1
+	}
 	logger.Info("serving", "addr", ln.Addr().String(), "path", cfg.WebhookPath,
 		"numbers", len(reg.Numbers()))
 	if err := srv.Serve(ctx, ln, cfg.Timeout.Std()+script.DefaultTimeout); err != nil {

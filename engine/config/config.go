@@ -40,6 +40,10 @@ type Config struct {
 	// PublicURL is scheme://host[:port][/prefix] as the CPaaS calls it when
 	// the server sits behind a proxy. Default "".
 	PublicURL string `toml:"public_url"`
+	// PublicURLStrip is the part of the request path that a path-rewriting
+	// proxy put in front; it is cut before the path is appended to
+	// PublicURL. Default "".
+	PublicURLStrip string `toml:"public_url_strip"`
 	// AuthTokenEnv names the environment variable holding the auth token.
 	// Default "LAMLHOST_AUTH_TOKEN".
 	AuthTokenEnv string `toml:"auth_token_env"`
@@ -300,6 +304,10 @@ func (c *Config) validateNet() error {
 			return invalid("public_url", "%q must not carry a query or fragment",
 				c.PublicURL)
 		}
+	}
+	if c.PublicURLStrip != "" && (c.PublicURL == "" || !strings.HasPrefix(c.PublicURLStrip, "/")) {
+		return invalid("public_url_strip", "%q needs public_url and must start with /",
+			c.PublicURLStrip)
 	}
 	for _, p := range c.TrustedProxies {
 		if _, _, err := net.ParseCIDR(p); err == nil {

@@ -33,6 +33,13 @@ type site struct {
 // "NUMBER.lua") next to a config made of extra, and builds the server.
 func newSite(t *testing.T, extra string, scripts map[string]string) *site {
 	t.Helper()
+	return newSiteEnv(t, extra, scripts, nil)
+}
+
+// newSiteEnv is newSite with an environment for auth tokens.
+func newSiteEnv(t *testing.T, extra string, scripts map[string]string,
+	env map[string]string) *site {
+	t.Helper()
 	dir := t.TempDir()
 	if err := os.Mkdir(filepath.Join(dir, "scripts"), 0o755); err != nil {
 		t.Fatal(err)
@@ -55,7 +62,11 @@ func newSite(t *testing.T, extra string, scripts map[string]string) *site {
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	disp := dispatch.New(logger, dispatch.Options{MaxInFlight: 8})
-	return &site{srv: New(reg, disp, logger), reg: reg, logs: logs}
+	srv, err := New(reg, disp, logger, Options{Getenv: func(k string) string { return env[k] }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &site{srv: srv, reg: reg, logs: logs}
 }
 
 // post sends a form body to the webhook and returns status, content type

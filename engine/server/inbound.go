@@ -18,12 +18,15 @@ import (
 // inbound answers one webhook: parse, route, run, write.
 func (s *Server) inbound(c echo.Context) error {
 	cfg := s.reg.Config()
-	form, err := readForm(c.Request(), cfg)
+	form, body, err := readForm(c.Request(), cfg)
 	if err != nil {
 		return err
 	}
 
 	msg := script.MessageFromForm(form)
+	if err := s.verify(c.Request(), msg, form, body); err != nil {
+		return err
+	}
 	if msg.To == "" || msg.From == "" {
 		return refuse(http.StatusBadRequest, "the form has no To or From",
 			slog.String("message_sid", msg.Sid))
@@ -41,10 +44,10 @@ func (s *Server) inbound(c echo.Context) error {
 
 // readForm checks the content type, reads the body within the size limit
 // and parses it. The query string is not mixed into the form.
-func readForm(r *http.Request, cfg *config.Config) (url.Values, error) {
+func readForm(r *http.Request, cfg *config.Config) (url.Values, []byte, error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/x-www-form-urlencoded" {
-		return nil, echo.NewHTTPError(http.StatusUnsupportedMediaType,
+		return nil, nil, echo.NewHTTPError(http.StatusUnsupportedMediaType,
 			"the body is not application/x-www-form-urlencoded")
 	}
 	limit := int64(cfg.MaxBody)
@@ -52,19 +55,36 @@ func readForm(r *http.Request, cfg *config.Config) (url.Values, error) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, echo.NewHTTPError(http.StatusRequestEntityTooLarge,
+			return nil, nil, echo.NewHTTPError(http.StatusRequestEntityTooLarge,
 				fmt.Sprintf("the body is over %d bytes", limit))
 		}
-		return nil, echo.NewHTTPError(http.StatusBadRequest, "read body: "+err.Error())
+		return nil, nil, echo.NewHTTPError(http.StatusBadRequest, "read body: "+err.Error())
 	}
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
-		return nil, echo.NewHTTPError(http.StatusBadRequest, "parse form: "+err.Error())
+		return nil, nil, echo.NewHTTPError(http.StatusBadRequest, "parse form: "+err.Error())
 	}
 	if len(form) > cfg.MaxParams {
-		return nil, echo.NewHTTPError(http.StatusRequestEntityTooLarge,
+		return nil, nil, echo.NewHTTPError(http.StatusRequestEntityTooLarge,
 			fmt.Sprintf("the form has %d parameters, over the limit of %d",
 				len(form), cfg.MaxParams))
 	}
-	return form, nil
+	return form, body, nil
+}
+
+// verify checks the request's signature with the token of the number it
+// is sent to. With no token configured, nothing is checked (the server
+// warned at start).
+func (s *Server) verify(r *http.Request, msg *script.Message, form url.Values,
+	body []byte) error {
+	a := s.auth.Load()
+	token := a.token(msg.To)
+	if token == "" {
+		return nil
+	}
+	if err := a.verifier.Check(r, token, form, body); err != nil {
+		return refuse(http.StatusForbidden, err.Error(),
+			slog.String("number", msg.To), slog.String("message_sid", msg.Sid))
+	}
+	return nil
 }

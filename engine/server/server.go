@@ -9,10 +9,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/lamlhost/lamlhost/engine/config"
 	"github.com/lamlhost/lamlhost/engine/dispatch"
 	"github.com/lamlhost/lamlhost/engine/laml"
 	"github.com/lamlhost/lamlhost/engine/registry"
@@ -20,17 +23,31 @@ import (
 
 // Server serves the webhook for the numbers of a registry.
 type Server struct {
-	reg  *registry.Registry
-	disp *dispatch.Dispatcher
-	log  *slog.Logger
-	echo *echo.Echo
+	reg    *registry.Registry
+	disp   *dispatch.Dispatcher
+	log    *slog.Logger
+	echo   *echo.Echo
+	getenv func(string) string
+	auth   atomic.Pointer[auth]
 }
 
-// New builds the server for reg. The webhook path and the limits come from
-// the registry's config at the time of each request, except the path,
-// which is fixed here.
-func New(reg *registry.Registry, disp *dispatch.Dispatcher, logger *slog.Logger) *Server {
-	s := &Server{reg: reg, disp: disp, log: logger, echo: echo.New()}
+// Options configures a Server.
+type Options struct {
+	// Getenv reads the environment, for auth tokens. Default os.Getenv.
+	Getenv func(string) string
+}
+
+// New builds the server for reg. The limits come from the registry's
+// config at the time of each request; the webhook path is fixed here.
+func New(reg *registry.Registry, disp *dispatch.Dispatcher, logger *slog.Logger,
+	opt Options) (*Server, error) {
+	if opt.Getenv == nil {
+		opt.Getenv = os.Getenv
+	}
+	s := &Server{reg: reg, disp: disp, log: logger, echo: echo.New(), getenv: opt.Getenv}
+	if err := s.Reconfigure(reg.Config()); err != nil {
+		return nil, err
+	}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -39,7 +56,19 @@ func New(reg *registry.Registry, disp *dispatch.Dispatcher, logger *slog.Logger)
 	e.POST(path, s.inbound)
 	e.Match([]string{http.MethodGet, http.MethodPut, http.MethodDelete, http.MethodPatch},
 		path, func(echo.Context) error { return echo.ErrMethodNotAllowed })
-	return s
+	return s, nil
+}
+
+// Reconfigure applies what cfg says about signatures: tokens, public URL,
+// trusted proxies. On error the previous settings stay.
+func (s *Server) Reconfigure(cfg *config.Config) error {
+	a, err := newAuth(cfg, s.getenv)
+	if err != nil {
+		return err
+	}
+	a.warn(s.log, cfg)
+	s.auth.Store(a)
+	return nil
 }
 
 // Handler returns the server as an http.Handler.
