@@ -1,0 +1,18 @@
+package dedupe
+
+import bolt "go.etcd.io/bbolt"
+
+// SweepBatch exposes the most entries one Put drops.
+const SweepBatch = sweepBatch
+
+// IndexLen counts the keys of the time index.
+func (s *BoltStore) IndexLen() (int, error) {
+	n := 0
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketIndex).ForEach(func(_, _ []byte) error {
+			n++
+			return nil
+		})
+	})
+	return n, err
+}

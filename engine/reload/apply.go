@@ -1,0 +1,155 @@
+package reload
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/lamlhost/lamlhost/engine/config"
+	"github.com/lamlhost/lamlhost/engine/registry"
+	"github.com/lamlhost/lamlhost/engine/script"
+)
+
+// Reload re-reads the config file and every script, and swaps in what
+// changed. An invalid config is rejected whole: the old config stays, but
+// scripts are still re-read under it. It logs one line with what changed,
+// the versions, the duration and the outcome, and one line per script that
+// does not compile.
+func (r *Reloader) Reload(reason string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	start := time.Now()
+	old := r.reg.Config()
+
+	cfg, cfgState, cfgErr := r.readConfig(old)
+	rp, err := r.reg.Load(cfg)
+	if err != nil {
+		if cfg == old {
+			r.finish(reason, start, cfgState, nil, err)
+			return err
+		}
+		// The new config names a folder that breaks the scan: keep the old.
+		cfgState, cfgErr = "rejected", fmt.Errorf("%w: %v", ErrRejected, err)
+		if rp, err = r.reg.Load(old); err != nil {
+			r.finish(reason, start, cfgState, nil, err)
+			return err
+		}
+	}
+	if cfg != old && cfgErr == nil {
+		r.restartNeeded(old, cfg)
+		if err := r.watcher.SetDirs(Dirs(cfg)); err != nil {
+			r.log.Error("cannot watch the new folders", "err", err)
+		}
+	}
+	r.finish(reason, start, cfgState, rp, cfgErr)
+	return cfgErr
+}
+
+// readConfig returns the config to use and what happened to the file:
+// "unchanged", "applied" or "rejected".
+func (r *Reloader) readConfig(old *config.Config) (*config.Config, string, error) {
+	data, err := os.ReadFile(r.path)
+	if err != nil {
+		return old, "rejected", fmt.Errorf("%w: %v", ErrRejected, err)
+	}
+	hash := sha256.Sum256(data)
+	if hash == r.cfgHash {
+		return old, "unchanged", nil
+	}
+	cfg, err := config.Parse(data, r.path)
+	if err == nil {
+		err = r.apply(cfg)
+	}
+	if err != nil {
+		return old, "rejected", fmt.Errorf("%w: %v", ErrRejected, err)
+	}
+	r.cfgHash = hash
+	return cfg, "applied", nil
+}
+
+// finish logs the reload's one line, and the scripts that failed.
+func (r *Reloader) finish(reason string, start time.Time, cfgState string,
+	rp *registry.Report, err error) {
+	attrs := []slog.Attr{slog.String("reason", reason), slog.String("config", cfgState),
+		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000)}
+	level, outcome := slog.LevelInfo, "ok"
+	if rp != nil {
+		attrs = append(attrs, slog.Any("added", versions(r.reg, rp.Added)),
+			slog.Any("changed", versions(r.reg, rp.Changed)),
+			slog.Any("removed", rp.Removed))
+		for _, s := range rp.Failed {
+			logFailed(r.log, s)
+		}
+		if len(rp.Failed) > 0 {
+			level, outcome = slog.LevelWarn, "some scripts failed"
+		}
+	}
+	if err != nil {
+		level, outcome = slog.LevelError, "failed"
+		attrs = append(attrs, slog.String("err", err.Error()))
+		if errors.Is(err, ErrRejected) {
+			outcome = "config rejected, old config serving"
+		}
+	}
+	attrs = append(attrs, slog.String("outcome", outcome))
+	r.log.LogAttrs(context.Background(), level, "reload", attrs...)
+}
+
+// versions names each path with the short hash of its new content.
+func versions(reg *registry.Registry, paths []string) []string {
+	out := make([]string, 0, len(paths))
+	byPath := map[string]*registry.Script{}
+	for _, s := range reg.Scripts() {
+		byPath[s.Path] = s
+	}
+	for _, p := range paths {
+		if s, ok := byPath[p]; ok {
+			out = append(out, p+"@"+s.Version())
+		}
+	}
+	return out
+}
+
+// LogFailed logs a script that does not compile, with its location, and
+// whether its last good version keeps serving.
+func logFailed(log *slog.Logger, s *registry.Script) {
+	attrs := []any{"script", s.Path, "err", s.Err.Error()}
+	var se *script.Error
+	if errors.As(s.Err, &se) && se.Location != "" {
+		attrs = append(attrs, "location", se.Location)
+	}
+	if s.Stale {
+		attrs = append(attrs, "serving", "last good version")
+	}
+	log.Warn("script does not compile", attrs...)
+}
+
+// restartNeeded logs the settings that changed but only take effect after
+// a restart.
+func (r *Reloader) restartNeeded(old, cfg *config.Config) {
+	checks := []struct {
+		key      string
+		old, new any
+	}{
+		{"listen", old.Listen, cfg.Listen},
+		{"webhook_path", old.WebhookPath, cfg.WebhookPath},
+		{"max_in_flight", old.MaxInFlight, cfg.MaxInFlight},
+		{"queue_wait", old.QueueWait, cfg.QueueWait},
+		{"log_format", old.LogFormat, cfg.LogFormat},
+		{"log_level", old.LogLevel, cfg.LogLevel},
+		{"log_bodies", old.LogBodies, cfg.LogBodies},
+		{"log_numbers", old.LogNumbers, cfg.LogNumbers},
+		{"data_dir", old.DataDir, cfg.DataDir},
+		{"dedupe_window", old.DedupeWindow, cfg.DedupeWindow},
+	}
+	for _, c := range checks {
+		if c.old != c.new {
+			r.log.Warn("setting changed but needs a restart", "key", c.key,
+				"running", fmt.Sprint(c.old), "configured", fmt.Sprint(c.new))
+		}
+	}
+}

@@ -1,0 +1,126 @@
+// Package reload keeps a running server in step with its files: it watches
+// the config file's folder and every script folder, and on a change or on
+// request re-reads the config, rebuilds the registry, and swaps it in only
+// when the new config is valid. A broken script keeps its last good
+// version serving.
+package reload
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/lamlhost/lamlhost/engine/config"
+	"github.com/lamlhost/lamlhost/engine/registry"
+	"github.com/lamlhost/lamlhost/engine/watch"
+)
+
+// Reloader applies changes of the config file and the scripts.
+type Reloader struct {
+	path    string
+	reg     *registry.Registry
+	apply   func(*config.Config) error
+	log     *slog.Logger
+	watcher *watch.Watcher
+
+	mu      sync.Mutex
+	cfgHash [32]byte
+}
+
+// Options configures a Reloader.
+type Options struct {
+	// Apply is called with a new valid config before its scripts are
+	// swapped in, for settings outside the registry (signatures). If it
+	// fails, the new config is rejected. Default: nothing to apply.
+	Apply func(*config.Config) error
+	// Debounce is the quiet time that ends a burst of file events.
+	// Default watch.DefaultDebounce.
+	Debounce time.Duration
+}
+
+// New watches the folders that reg's current config names. path is the
+// config file the registry was loaded from.
+func New(path string, reg *registry.Registry, logger *slog.Logger, opt Options) (
+	*Reloader, error) {
+	if opt.Apply == nil {
+		opt.Apply = func(*config.Config) error { return nil }
+	}
+	r := &Reloader{path: path, reg: reg, apply: opt.Apply, log: logger}
+	if data, err := os.ReadFile(path); err == nil {
+		r.cfgHash = sha256.Sum256(data)
+	}
+	w, err := watch.New(Dirs(reg.Config()), opt.Debounce, logger)
+	if err != nil {
+		return nil, fmt.Errorf("watch: %w", err)
+	}
+	r.watcher = w
+	return r, nil
+}
+
+// Dirs lists the folders whose files affect cfg: the config file's, the
+// scripts folder, and the folder of every script the config names.
+func Dirs(cfg *config.Config) []string {
+	set := map[string]bool{cfg.ScriptsDir: true}
+	if cfg.Path != "" {
+		set[filepath.Dir(cfg.Path)] = true
+	}
+	if cfg.DefaultScript != "" {
+		set[filepath.Dir(cfg.DefaultScript)] = true
+	}
+	for _, n := range cfg.Numbers {
+		if n.Script != "" {
+			set[filepath.Dir(n.Script)] = true
+		}
+	}
+	dirs := make([]string, 0, len(set))
+	for d := range set {
+		dirs = append(dirs, d)
+	}
+	sort.Strings(dirs)
+	return dirs
+}
+
+// Run reloads on every watched change and every value on hup, until ctx
+// ends. It then stops watching.
+func (r *Reloader) Run(ctx context.Context, hup <-chan os.Signal) {
+	defer r.watcher.Close()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ch, ok := <-r.watcher.Changes():
+			if !ok {
+				return
+			}
+			r.Reload("files changed: " + names(ch.Names))
+		case <-hup:
+			r.Reload("signal")
+		}
+	}
+}
+
+func names(list []string) string {
+	var b bytes.Buffer
+	for i, n := range list {
+		if i == 5 {
+			fmt.Fprintf(&b, " and %d more", len(list)-5)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(n)
+	}
+	return b.String()
+}
+
+// ErrRejected: the new config is invalid; the old one keeps serving.
+var ErrRejected = errors.New("config rejected")
