@@ -2,13 +2,20 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
 
+	"github.com/lamlhost/lamlhost/engine/config"
+	"github.com/lamlhost/lamlhost/engine/dedupe"
+	"github.com/lamlhost/lamlhost/engine/dispatch"
 	"github.com/lamlhost/lamlhost/engine/registry"
+	"github.com/lamlhost/lamlhost/engine/reload"
 	"github.com/lamlhost/lamlhost/engine/script"
 	"github.com/lamlhost/lamlhost/engine/server"
 )
@@ -34,18 +41,47 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 		*listen = cfg.Listen
 	}
 
-	ln, err := net.Listen("tcp", *listen)
+	store, err := openStore(cfg)
 	if err != nil {
-		logger.Error("cannot listen", "err", err)
+		logger.Error("cannot open the dedupe store", "err", err)
 		return 1
 	}
-	srv, err := server.New(reg, newDispatcher(cfg, logger), logger, server.Options{})
+	defer store.Close()
+	srv, err := server.New(reg, newDispatcher(cfg, logger), logger, server.Options{
+		Dedupe:  dedupe.New(store, logger),
+		Privacy: dispatch.Privacy{LogBodies: cfg.LogBodies, LogNumbers: cfg.LogNumbers},
+	})
 	if err != nil {
 		logger.Error("cannot start", "err", err)
 		return 1
 	}
+	return listenAndServe(ctx, *path, *listen, reg, srv, logger)
+}
+
+// listenAndServe serves until ctx ends, reloading on file changes and
+// SIGHUP, then finishes the requests in flight.
+func listenAndServe(ctx context.Context, path, addr string, reg *registry.Registry,
+	srv *server.Server, logger *slog.Logger) int {
+	cfg := reg.Config()
+	rl, err := reload.New(path, reg, logger, reload.Options{Apply: srv.Reconfigure})
+	if err != nil {
+		logger.Error("cannot watch for changes", "err", err)
+		return 1
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	rctx, stopReload := context.WithCancel(ctx)
+	defer stopReload()
+	go rl.Run(rctx, hup)
+
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		logger.Error("cannot listen", "err", err)
+		return 1
+	}
 	logger.Info("serving", "addr", ln.Addr().String(), "path", cfg.WebhookPath,
-		"numbers", len(reg.Numbers()))
+		"numbers", len(reg.Numbers()), "watching", reload.Dirs(cfg))
 	if err := srv.Serve(ctx, ln, cfg.Timeout.Std()+script.DefaultTimeout); err != nil {
 		logger.Error("server stopped", "err", err)
 		return 1
@@ -54,21 +90,20 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 	return 0
 }
 
-// logReport logs what a load did: one line in all, and one per script that
-// does not compile, with its location.
+// openStore opens the record of answered messages under data_dir.
+func openStore(cfg *config.Config) (dedupe.Store, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+	return dedupe.OpenBolt(filepath.Join(cfg.DataDir, "dedupe.db"),
+		dedupe.Options{Window: cfg.DedupeWindow.Std()})
+}
+
+// logReport logs what the first load did.
 func logReport(logger *slog.Logger, rp *registry.Report) {
 	for _, s := range rp.Failed {
-		attrs := []any{"script", s.Path, "err", s.Err.Error()}
-		var se *script.Error
-		if errors.As(s.Err, &se) && se.Location != "" {
-			attrs = append(attrs, "location", se.Location)
-		}
-		if s.Stale {
-			attrs = append(attrs, "serving", "last good version")
-		}
-		logger.Warn("script does not compile", attrs...)
+		reload.LogFailed(logger, s)
 	}
-	logger.Info("scripts loaded", "added", len(rp.Added), "changed", len(rp.Changed),
-		"removed", len(rp.Removed), "failed", len(rp.Failed),
+	logger.Info("scripts loaded", "scripts", len(rp.Added), "failed", len(rp.Failed),
 		"duration_ms", rp.Duration.Milliseconds())
 }

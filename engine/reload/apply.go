@@ -82,7 +82,7 @@ func (r *Reloader) finish(reason string, start time.Time, cfgState string,
 			slog.Any("changed", versions(r.reg, rp.Changed)),
 			slog.Any("removed", rp.Removed))
 		for _, s := range rp.Failed {
-			logFailed(r.log, s)
+			LogFailed(r.log, s)
 		}
 		if len(rp.Failed) > 0 {
 			level, outcome = slog.LevelWarn, "some scripts failed"
@@ -116,7 +116,7 @@ func versions(reg *registry.Registry, paths []string) []string {
 
 // LogFailed logs a script that does not compile, with its location, and
 // whether its last good version keeps serving.
-func logFailed(log *slog.Logger, s *registry.Script) {
+func LogFailed(log *slog.Logger, s *registry.Script) {
 	attrs := []any{"script", s.Path, "err", s.Err.Error()}
 	var se *script.Error
 	if errors.As(s.Err, &se) && se.Location != "" {

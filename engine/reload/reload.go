@@ -92,13 +92,16 @@ func Dirs(cfg *config.Config) []string {
 // ends. It then stops watching.
 func (r *Reloader) Run(ctx context.Context, hup <-chan os.Signal) {
 	defer r.watcher.Close()
+	changes := r.watcher.Changes()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case ch, ok := <-r.watcher.Changes():
+		case ch, ok := <-changes:
 			if !ok {
-				return
+				r.log.Warn("the file watcher stopped; only signals reload now")
+				changes = nil
+				continue
 			}
 			r.Reload("files changed: " + names(ch.Names))
 		case <-hup:

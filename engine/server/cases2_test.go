@@ -34,7 +34,7 @@ func TestR4Framing(t *testing.T) {
 				}
 				if tt.status != http.StatusOK && (!strings.Contains(s.logs.String(),
 					"number="+to) || !strings.Contains(s.logs.String(),
-					"message_sid=SM00000000000000000000000000000001")) {
+					"message_sid=SM000")) {
 					t.Errorf("log lacks number or message_sid:\n%s", s.logs)
 				}
 			})

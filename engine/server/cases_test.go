@@ -1,9 +1,11 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"unicode/utf8"
 )
@@ -32,8 +34,14 @@ func both(t *testing.T, extra string, p pair, fn func(t *testing.T, s *site, to 
 	t.Run("lua", func(t *testing.T) { fn(t, s, luaNumber) })
 }
 
+var sids atomic.Int64
+
+// form is the base form to to with rest appended, under a MessageSid of
+// its own, so that the record of answered messages never interferes.
 func form(to, rest string) string {
-	return baseForm + "&To=" + url.QueryEscape(to) + rest
+	sid := fmt.Sprintf("SM%032d", 100+sids.Add(1))
+	return strings.Replace(baseForm, "SM00000000000000000000000000000001", sid, 1) +
+		"&To=" + url.QueryEscape(to) + rest
 }
 
 // TestR1Markup: markup characters come back exactly, escaped on the wire.

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,9 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/lamlhost/lamlhost/engine/config"
+	"github.com/lamlhost/lamlhost/engine/dedupe"
+	"github.com/lamlhost/lamlhost/engine/laml"
+	"github.com/lamlhost/lamlhost/engine/registry"
 	"github.com/lamlhost/lamlhost/engine/script"
 )
 
@@ -38,8 +42,49 @@ func (s *Server) inbound(c echo.Context) error {
 			slog.String("number", msg.To), slog.String("message_sid", msg.Sid))
 	}
 
-	a := s.disp.Answer(c.Request().Context(), rt, msg)
-	return c.Blob(a.Status, contentType, a.Body)
+	e, err := s.answerOnce(c.Request(), rt, msg)
+	if err != nil {
+		return err
+	}
+	return c.Blob(e.Status, contentType, e.Body)
+}
+
+// answerOnce answers msg unless an answer is on record for its MessageSid
+// (or, without one, its idempotency token); a duplicate gets the recorded
+// answer and the script does not run again.
+func (s *Server) answerOnce(r *http.Request, rt *registry.Route, msg *script.Message) (
+	dedupe.Entry, error) {
+	key := ""
+	if msg.Sid != "" {
+		key = dedupe.MessageKey(rt.Number, msg.Sid)
+	} else if tok := r.Header.Get("I-Twilio-Idempotency-Token"); tok != "" {
+		key = dedupe.TokenKey(rt.Number, tok)
+	}
+	e, repeated, err := s.dedupe.Do(r.Context(), key, func() dedupe.Entry {
+		return s.answer(r.Context(), rt, msg)
+	})
+	if err != nil {
+		return e, refuse(http.StatusServiceUnavailable, err.Error(),
+			slog.String("number", rt.Number), slog.String("message_sid", msg.Sid))
+	}
+	if repeated {
+		s.log.Info("duplicate answered from the record", "number", rt.Number,
+			"message_sid", msg.Sid, "status", e.Status)
+	}
+	return e, nil
+}
+
+// answer applies the number's rate limit and runs its script. Over the
+// limit, no script runs and the answer is an empty reply.
+func (s *Server) answer(ctx context.Context, rt *registry.Route, msg *script.Message) (
+	dedupe.Entry) {
+	if r := rt.Settings.Rate; r.N > 0 && !s.limit.Allow(rt.Number+"|"+msg.From, r.N, r.Period) {
+		s.log.Warn("rate limited", "number", rt.Number, "message_sid", msg.Sid,
+			"from", s.priv.Mask(msg.From), "status", http.StatusOK)
+		return dedupe.Entry{Status: http.StatusOK, Body: laml.Empty}
+	}
+	a := s.disp.Answer(ctx, rt, msg)
+	return dedupe.Entry{Status: a.Status, Body: a.Body}
 }
 
 // readForm checks the content type, reads the body within the size limit

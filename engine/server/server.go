@@ -16,8 +16,10 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/lamlhost/lamlhost/engine/config"
+	"github.com/lamlhost/lamlhost/engine/dedupe"
 	"github.com/lamlhost/lamlhost/engine/dispatch"
 	"github.com/lamlhost/lamlhost/engine/laml"
+	"github.com/lamlhost/lamlhost/engine/ratelimit"
 	"github.com/lamlhost/lamlhost/engine/registry"
 )
 
@@ -29,12 +31,20 @@ type Server struct {
 	echo   *echo.Echo
 	getenv func(string) string
 	auth   atomic.Pointer[auth]
+	dedupe *dedupe.Deduper
+	limit  *ratelimit.Limiter
+	priv   dispatch.Privacy
 }
 
 // Options configures a Server.
 type Options struct {
 	// Getenv reads the environment, for auth tokens. Default os.Getenv.
 	Getenv func(string) string
+	// Dedupe remembers answered messages. Default: an in-memory record
+	// with the default window.
+	Dedupe *dedupe.Deduper
+	// Privacy says what personal data may be logged.
+	Privacy dispatch.Privacy
 }
 
 // New builds the server for reg. The limits come from the registry's
@@ -44,7 +54,11 @@ func New(reg *registry.Registry, disp *dispatch.Dispatcher, logger *slog.Logger,
 	if opt.Getenv == nil {
 		opt.Getenv = os.Getenv
 	}
-	s := &Server{reg: reg, disp: disp, log: logger, echo: echo.New(), getenv: opt.Getenv}
+	if opt.Dedupe == nil {
+		opt.Dedupe = dedupe.New(dedupe.NewMem(dedupe.Options{}), logger)
+	}
+	s := &Server{reg: reg, disp: disp, log: logger, echo: echo.New(), getenv: opt.Getenv,
+		dedupe: opt.Dedupe, limit: ratelimit.New(0, nil), priv: opt.Privacy}
 	if err := s.Reconfigure(reg.Config()); err != nil {
 		return nil, err
 	}
