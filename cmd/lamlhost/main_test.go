@@ -71,7 +71,11 @@ func startServer(t *testing.T, config string) (string, *syncBuffer, func()) {
 // TestEndToEnd posts the real captured payload to the real server on a
 // real port, once to a JavaScript number and once to a Lua number.
 func TestEndToEnd(t *testing.T) {
-	base, logs, stop := startServer(t, filepath.Join("testdata", "e2e", "config.toml"))
+	dir := t.TempDir() // the server writes its record under the config's folder
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("testdata", "e2e"))); err != nil {
+		t.Fatal(err)
+	}
+	base, logs, stop := startServer(t, filepath.Join(dir, "config.toml"))
 	defer stop()
 	payload, err := os.ReadFile(filepath.Join("testdata", "captured.form"))
 	if err != nil {

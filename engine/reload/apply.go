@@ -20,12 +20,18 @@ import (
 // the versions, the duration and the outcome, and one line per script that
 // does not compile.
 func (r *Reloader) Reload(reason string) error {
+	return r.reload(reason, false)
+}
+
+// reload is Reload; force re-applies the config even when the file is
+// unchanged, so that a signal picks up rotated tokens.
+func (r *Reloader) reload(reason string, force bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	start := time.Now()
 	old := r.reg.Config()
 
-	cfg, cfgState, cfgErr := r.readConfig(old)
+	cfg, cfgState, cfgErr := r.readConfig(old, force)
 	rp, err := r.reg.Load(cfg)
 	if err != nil {
 		if cfg == old {
@@ -51,13 +57,14 @@ func (r *Reloader) Reload(reason string) error {
 
 // readConfig returns the config to use and what happened to the file:
 // "unchanged", "applied" or "rejected".
-func (r *Reloader) readConfig(old *config.Config) (*config.Config, string, error) {
+func (r *Reloader) readConfig(old *config.Config, force bool) (*config.Config, string,
+	error) {
 	data, err := os.ReadFile(r.path)
 	if err != nil {
 		return old, "rejected", fmt.Errorf("%w: %v", ErrRejected, err)
 	}
 	hash := sha256.Sum256(data)
-	if hash == r.cfgHash {
+	if hash == r.cfgHash && !force {
 		return old, "unchanged", nil
 	}
 	cfg, err := config.Parse(data, r.path)

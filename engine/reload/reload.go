@@ -89,7 +89,9 @@ func Dirs(cfg *config.Config) []string {
 }
 
 // Run reloads on every watched change and every value on hup, until ctx
-// ends. It then stops watching.
+// ends. It then stops watching. A value on hup also re-applies an
+// unchanged config, so that tokens read from files or the environment are
+// read again.
 func (r *Reloader) Run(ctx context.Context, hup <-chan os.Signal) {
 	defer r.watcher.Close()
 	changes := r.watcher.Changes()
@@ -105,7 +107,7 @@ func (r *Reloader) Run(ctx context.Context, hup <-chan os.Signal) {
 			}
 			r.Reload("files changed: " + names(ch.Names))
 		case <-hup:
-			r.Reload("signal")
+			r.reload("signal", true)
 		}
 	}
 }
