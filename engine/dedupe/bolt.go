@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -19,9 +20,21 @@ import (
 // those past MaxEntries, so its work stays bounded and the file stops
 // growing once it holds MaxEntries. Expired entries a Put has not dropped
 // yet are ignored by Get.
+//
+// Puts are written behind: they are visible to Get at once, and committed
+// together every Options.FlushInterval, so that a busy server pays one
+// transaction and one disk sync per interval instead of one per message.
 type BoltStore struct {
 	db  *bolt.DB
 	opt Options
+
+	mu       sync.Mutex
+	pending  map[string]Entry // put, not yet being committed
+	flushing map[string]Entry // being committed now
+	flushErr error            // the last background commit's failure
+	flushMu  sync.Mutex       // one commit at a time
+	stop     chan struct{}
+	done     chan struct{}
 }
 
 // Bucket and key names inside the file.
@@ -55,12 +68,86 @@ func OpenBolt(path string, opt Options) (*BoltStore, error) {
 		return nil, fmt.Errorf("dedupe open %s: %w", path, err)
 	}
 
-	s := &BoltStore{db: db, opt: opt}
+	s := &BoltStore{db: db, opt: opt, pending: map[string]Entry{},
+		stop: make(chan struct{}), done: make(chan struct{})}
 	if err := db.Update(s.prepare); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("dedupe open %s: %w", path, err)
 	}
+	go s.flushLoop()
 	return s, nil
+}
+
+// flushLoop commits pending entries every FlushInterval until Close.
+func (s *BoltStore) flushLoop() {
+	defer close(s.done)
+	if s.opt.FlushInterval < 0 {
+		<-s.stop
+		return
+	}
+	t := time.NewTicker(s.opt.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			if err := s.flush(); err != nil {
+				s.mu.Lock()
+				s.flushErr = err
+				s.mu.Unlock()
+			}
+		}
+	}
+}
+
+// flush commits what was put since the last commit in one transaction.
+func (s *BoltStore) flush() error {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	s.mu.Lock()
+	batch := s.pending
+	if len(batch) == 0 {
+		s.mu.Unlock()
+		return nil
+	}
+	s.pending, s.flushing = map[string]Entry{}, batch
+	s.mu.Unlock()
+
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for k, e := range batch {
+			if err := insert(tx, []byte(k), e); err != nil {
+				return err
+			}
+		}
+		return s.trim(tx, s.opt.Now(), len(batch)+sweepBatch)
+	})
+
+	s.mu.Lock()
+	s.flushing = nil
+	if err != nil {
+		for k, e := range batch { // keep them for the next try
+			if _, newer := s.pending[k]; !newer {
+				s.pending[k] = e
+			}
+		}
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("dedupe put: %w", closed(err))
+	}
+	return nil
+}
+
+// unflushed returns the entry for key that is not committed yet.
+func (s *BoltStore) unflushed(key string) (Entry, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.pending[key]; ok {
+		return e, true
+	}
+	e, ok := s.flushing[key]
+	return e, ok
 }
 
 // prepare creates the buckets and drops what is over the bounds.
@@ -75,10 +162,14 @@ func (s *BoltStore) prepare(tx *bolt.Tx) error {
 
 // Get returns the entry for key unless it is missing or out of the window.
 func (s *BoltStore) Get(_ context.Context, key string) (Entry, bool, error) {
-	var (
-		e     Entry
-		found bool
-	)
+	e, found := s.unflushed(key)
+	if found {
+		if expired(e.At, s.opt.Now(), s.opt.Window) {
+			return Entry{}, false, nil
+		}
+		e.Body = append([]byte(nil), e.Body...)
+		return e, true, nil
+	}
 	err := s.db.View(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketEntries).Get([]byte(key))
 		if v == nil {
@@ -100,24 +191,31 @@ func (s *BoltStore) Get(_ context.Context, key string) (Entry, bool, error) {
 }
 
 // Put records e under key, then drops a batch of old entries.
+// A failure of an earlier background commit is returned by the next Put.
 func (s *BoltStore) Put(_ context.Context, key string, e Entry) error {
-	now := s.opt.Now()
-	e.At = now
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		if err := insert(tx, []byte(key), e); err != nil {
-			return err
-		}
-		return s.trim(tx, now, sweepBatch)
-	})
-	if err != nil {
-		return fmt.Errorf("dedupe put: %w", closed(err))
+	e.At = s.opt.Now()
+	e.Body = append([]byte(nil), e.Body...)
+	s.mu.Lock()
+	if s.pending == nil {
+		s.mu.Unlock()
+		return fmt.Errorf("dedupe put: %w", ErrClosed)
 	}
-	return nil
+	s.pending[key] = e
+	err := s.flushErr
+	s.flushErr = nil
+	s.mu.Unlock()
+	if s.opt.FlushInterval < 0 {
+		return s.flush()
+	}
+	return err
 }
 
 // Len returns the number of entries held, including expired ones not yet
 // dropped.
 func (s *BoltStore) Len() (int, error) {
+	if err := s.flush(); err != nil {
+		return 0, fmt.Errorf("dedupe len: %w", err)
+	}
 	var n uint64
 	err := s.db.View(func(tx *bolt.Tx) error {
 		n = count(tx)
@@ -129,12 +227,24 @@ func (s *BoltStore) Len() (int, error) {
 	return int(n), nil
 }
 
-// Close closes the file.
+// Close commits what is pending and closes the file.
 func (s *BoltStore) Close() error {
+	s.mu.Lock()
+	if s.pending == nil {
+		s.mu.Unlock()
+		return nil
+	}
+	s.mu.Unlock()
+	close(s.stop)
+	<-s.done
+	ferr := s.flush()
+	s.mu.Lock()
+	s.pending = nil
+	s.mu.Unlock()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("dedupe close: %w", err)
 	}
-	return nil
+	return ferr
 }
 
 // insert puts e under key and in the index, replacing an earlier entry.

@@ -51,6 +51,8 @@ const (
 	DefaultMaxEntries = 100_000
 	// DefaultLockTimeout is the default of Options.LockTimeout.
 	DefaultLockTimeout = time.Second
+	// DefaultFlushInterval is the default of Options.FlushInterval.
+	DefaultFlushInterval = 50 * time.Millisecond
 )
 
 // Options configures a store. The zero value gives the defaults.
@@ -66,6 +68,11 @@ type Options struct {
 	// LockTimeout is how long OpenBolt waits for a file that another
 	// process holds before it fails with ErrLocked. Default 1s.
 	LockTimeout time.Duration
+	// FlushInterval is how often a BoltStore commits the entries put since
+	// the last commit, in one transaction and one sync to disk. A crash
+	// loses at most this much of the record. Default 50ms; a negative
+	// value commits every Put on its own.
+	FlushInterval time.Duration
 }
 
 // withDefaults returns o with every unset field given its default.
@@ -81,6 +88,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.LockTimeout <= 0 {
 		o.LockTimeout = DefaultLockTimeout
+	}
+	if o.FlushInterval == 0 {
+		o.FlushInterval = DefaultFlushInterval
 	}
 	return o
 }

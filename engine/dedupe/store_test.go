@@ -268,3 +268,55 @@ func fileSize(t *testing.T, path string) int64 {
 	}
 	return fi.Size()
 }
+
+// TestWriteBehind: a Put is visible at once, reaches the file within the
+// flush interval without a Close, and Close commits the rest.
+func TestWriteBehind(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "dedupe.db")
+	s, err := dedupe.OpenBolt(path, dedupe.Options{FlushInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, s, "a", "1")
+	if e, found, _ := s.Get(t.Context(), "a"); !found || string(e.Body) != "1" {
+		t.Fatal("a pending entry is not visible")
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n, err := s.IndexLen(); err != nil || n != 1 {
+		t.Fatalf("index %d %v", n, err)
+	}
+	put(t, s, "b", "2")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(t.Context(), "c", dedupe.Entry{Status: 200}); !errors.Is(err,
+		dedupe.ErrClosed) {
+		t.Errorf("put after close: %v", err)
+	}
+	s, err = dedupe.OpenBolt(path, dedupe.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, found, _ := s.Get(t.Context(), "b"); !found {
+		t.Error("Close did not commit the pending entry")
+	}
+}
+
+// BenchmarkBoltPut is the cost of recording one answer.
+func BenchmarkBoltPut(b *testing.B) {
+	s, err := dedupe.OpenBolt(filepath.Join(b.TempDir(), "d.db"), dedupe.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	body := []byte(`<?xml version="1.0" encoding="UTF-8"?><Response><Message>hi</Message></Response>`)
+	i := 0
+	for b.Loop() {
+		i++
+		if err := s.Put(b.Context(), fmt.Sprint("msg:+1:SM", i),
+			dedupe.Entry{Status: 200, Body: body}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
