@@ -31,13 +31,13 @@ type site struct {
 
 // newSite writes each script as a drop-in file (name is "NUMBER.js" or
 // "NUMBER.lua") next to a config made of extra, and builds the server.
-func newSite(t *testing.T, extra string, scripts map[string]string) *site {
+func newSite(t testing.TB, extra string, scripts map[string]string) *site {
 	t.Helper()
 	return newSiteEnv(t, extra, scripts, nil)
 }
 
 // newSiteEnv is newSite with an environment for auth tokens.
-func newSiteEnv(t *testing.T, extra string, scripts map[string]string,
+func newSiteEnv(t testing.TB, extra string, scripts map[string]string,
 	env map[string]string) *site {
 	t.Helper()
 	dir := t.TempDir()
