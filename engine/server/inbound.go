@@ -76,7 +76,8 @@ func (s *Server) answerOnce(r *http.Request, rt *registry.Route, msg *script.Mes
 
 // answer applies the number's rate limit and runs its script. Over the
 // limit, no script runs and the answer is an empty reply.
-func (s *Server) answer(ctx context.Context, rt *registry.Route, msg *script.Message) dedupe.Entry {
+func (s *Server) answer(ctx context.Context, rt *registry.Route,
+	msg *script.Message) dedupe.Entry {
 	if r := rt.Settings.Rate; r.N > 0 && !s.limit.Allow(rt.Number+"|"+msg.From, r.N, r.Period) {
 		s.log.Warn("rate limited", "number", rt.Number, "message_sid", msg.Sid,
 			"from", s.priv.Mask(msg.From), "status", http.StatusOK)
