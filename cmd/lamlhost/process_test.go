@@ -56,7 +56,8 @@ func post(t *testing.T, base, form string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-const testForm = "To=%2B15550100002&From=%2B15550100001&Body=hi&MessageSid=SM0000000000000000000000000000restart"
+const testForm = "To=%2B15550100002&From=%2B15550100001&Body=hi" +
+	"&MessageSid=SM0000000000000000000000000000restart"
 
 // TestRestartKeepsRecord: a duplicate that arrives after a restart is
 // answered from the store, and the script does not run again.

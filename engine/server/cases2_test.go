@@ -113,7 +113,9 @@ end`,
 func TestR6Length(t *testing.T) {
 	p := pair{
 		js:  `function handle(m) { return m.body === "a" ? "a".repeat(1700) : "😀".repeat(+m.body) }`,
-		lua: `function handle(m) if m.body == "a" then return string.rep("a", 1700) end return string.rep("😀", tonumber(m.body)) end`,
+		lua: `function handle(m)
+  if m.body == "a" then return string.rep("a", 1700) end
+  return string.rep("😀", tonumber(m.body)) end`,
 	}
 	both(t, "", p, func(t *testing.T, s *site, to string) {
 		for body, want := range map[string]int{"a": 500, "800": 200, "801": 500} {
