@@ -112,7 +112,7 @@ end`,
 // TestR6Length: text length is counted in UTF-16 units.
 func TestR6Length(t *testing.T) {
 	p := pair{
-		js:  `function handle(m) { return m.body === "a" ? "a".repeat(1700) : "😀".repeat(+m.body) }`,
+		js: `function handle(m) { return m.body === "a" ? "a".repeat(1700) : "😀".repeat(+m.body) }`,
 		lua: `function handle(m)
   if m.body == "a" then return string.rep("a", 1700) end
   return string.rep("😀", tonumber(m.body)) end`,
