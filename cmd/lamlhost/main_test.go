@@ -114,6 +114,8 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("healthz: %v %v", err, resp)
 	}
 	resp.Body.Close()
+	checkMetrics(t, base, `lamlhost_messages_total{engine="js",outcome="ok"} 1`,
+		`lamlhost_messages_total{engine="lua",outcome="ok"} 1`, "lamlhost_last_reload_ok 1")
 	if !strings.Contains(logs.String(), "SOUTH RICHMOND HILL") ||
 		!strings.Contains(logs.String(), "message_sid=SM3b3c68b39785c9c19e2cddf1332bba1e") {
 		t.Errorf("script output not logged with its message:\n%s", logs)
@@ -207,5 +209,24 @@ func TestHelp(t *testing.T) {
 	if code, _, errOut := runCLI("serve", "-config", "nope.toml"); code != 1 ||
 		!strings.Contains(errOut, "nope.toml") {
 		t.Errorf("missing config: %d %q", code, errOut)
+	}
+}
+
+// checkMetrics reads /metrics and looks for each line.
+func checkMetrics(t *testing.T, base string, lines ...string) {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, l := range lines {
+		if !strings.Contains(string(b), l) {
+			t.Errorf("metrics lack %q", l)
+		}
+	}
+	if strings.Contains(string(b), "+1347") || strings.Contains(string(b), "+1917") {
+		t.Error("a phone number reached the metrics")
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/lamlhost/lamlhost/engine/config"
 	"github.com/lamlhost/lamlhost/engine/dedupe"
 	"github.com/lamlhost/lamlhost/engine/dispatch"
+	"github.com/lamlhost/lamlhost/engine/metrics"
 	"github.com/lamlhost/lamlhost/engine/registry"
 	"github.com/lamlhost/lamlhost/engine/reload"
 	"github.com/lamlhost/lamlhost/engine/script"
@@ -47,27 +48,30 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 		return 1
 	}
 	defer store.Close()
+	met := metrics.New()
 	srv, err := server.New(reg, newDispatcher(cfg, logger), logger, server.Options{
 		Dedupe:  dedupe.New(store, logger),
 		Privacy: dispatch.Privacy{LogBodies: cfg.LogBodies, LogNumbers: cfg.LogNumbers},
+		Metrics: met,
 	})
 	if err != nil {
 		logger.Error("cannot start", "err", err)
 		return 1
 	}
-	return listenAndServe(ctx, *path, *listen, reg, srv, logger)
-}
-
-// listenAndServe serves until ctx ends, reloading on file changes and
-// SIGHUP, then finishes the requests in flight.
-func listenAndServe(ctx context.Context, path, addr string, reg *registry.Registry,
-	srv *server.Server, logger *slog.Logger) int {
-	cfg := reg.Config()
-	rl, err := reload.New(path, reg, logger, reload.Options{Apply: srv.Reconfigure})
+	rl, err := reload.New(*path, reg, logger, reload.Options{
+		Apply: srv.Reconfigure, Done: met.Reload})
 	if err != nil {
 		logger.Error("cannot watch for changes", "err", err)
 		return 1
 	}
+	return listenAndServe(ctx, *listen, reg, srv, rl, logger)
+}
+
+// listenAndServe serves until ctx ends, reloading on file changes and
+// SIGHUP, then finishes the requests in flight.
+func listenAndServe(ctx context.Context, addr string, reg *registry.Registry,
+	srv *server.Server, rl *reload.Reloader, logger *slog.Logger) int {
+	cfg := reg.Config()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)

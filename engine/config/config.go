@@ -75,6 +75,9 @@ type Config struct {
 	// LogNumbers logs phone numbers in full instead of their last four
 	// digits. Default false.
 	LogNumbers bool `toml:"log_numbers"`
+	// MetricsPath serves Prometheus metrics on the listen address; "off"
+	// turns them off. Default "/metrics".
+	MetricsPath string `toml:"metrics_path"`
 	// Numbers configures individual numbers, keyed by E.164 number or
 	// channel address.
 	Numbers map[string]*Number `toml:"numbers"`
@@ -127,6 +130,7 @@ func (c *Config) fill() {
 	setString(&c.DataDir, "data")
 	setString(&c.LogFormat, "text")
 	setString(&c.LogLevel, "info")
+	setString(&c.MetricsPath, "/metrics")
 	if c.Timeout == 0 {
 		c.Timeout = Duration(2 * time.Second)
 	}
@@ -243,6 +247,11 @@ func (c *Config) Validate() error {
 	}
 	if !strings.HasPrefix(c.WebhookPath, "/") {
 		return invalid("webhook_path", "%q must start with /", c.WebhookPath)
+	}
+	if c.MetricsPath != "off" && (!strings.HasPrefix(c.MetricsPath, "/") ||
+		c.MetricsPath == c.WebhookPath) {
+		return invalid("metrics_path", "%q must start with / and differ from webhook_path, "+
+			"or be off", c.MetricsPath)
 	}
 	if err := c.validateLimits(); err != nil {
 		return err

@@ -99,6 +99,8 @@ func TestParseErrors(t *testing.T) {
 			ErrInvalid, "trusted_proxies"},
 		{"when log_format is unknown expect error", `log_format = "xml"`, ErrInvalid,
 			"log_format"},
+		{"when metrics_path is the webhook expect error", `metrics_path = "/sms/inbound"`,
+			ErrInvalid, "metrics_path"},
 		{"when memory_limit is tiny expect error", `memory_limit = "1KiB"`, ErrInvalid,
 			"memory_limit"},
 	}

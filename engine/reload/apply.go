@@ -103,6 +103,7 @@ func (r *Reloader) finish(reason string, start time.Time, cfgState string,
 		}
 	}
 	attrs = append(attrs, slog.String("outcome", outcome))
+	r.done(outcome == "ok")
 	r.log.LogAttrs(context.Background(), level, "reload", attrs...)
 }
 

@@ -28,6 +28,7 @@ type Reloader struct {
 	path    string
 	reg     *registry.Registry
 	apply   func(*config.Config) error
+	done    func(ok bool)
 	log     *slog.Logger
 	watcher *watch.Watcher
 
@@ -44,6 +45,9 @@ type Options struct {
 	// Debounce is the quiet time that ends a burst of file events.
 	// Default watch.DefaultDebounce.
 	Debounce time.Duration
+	// Done is told the outcome of every reload: false when the config was
+	// rejected, a script failed or the scan failed. Default: nothing.
+	Done func(ok bool)
 }
 
 // New watches the folders that reg's current config names. path is the
@@ -53,7 +57,10 @@ func New(path string, reg *registry.Registry, logger *slog.Logger, opt Options) 
 	if opt.Apply == nil {
 		opt.Apply = func(*config.Config) error { return nil }
 	}
-	r := &Reloader{path: path, reg: reg, apply: opt.Apply, log: logger}
+	if opt.Done == nil {
+		opt.Done = func(bool) {}
+	}
+	r := &Reloader{path: path, reg: reg, apply: opt.Apply, log: logger, done: opt.Done}
 	if data, err := os.ReadFile(path); err == nil {
 		r.cfgHash = sha256.Sum256(data)
 	}

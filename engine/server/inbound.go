@@ -9,6 +9,9 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -68,6 +71,7 @@ func (s *Server) answerOnce(r *http.Request, rt *registry.Route, msg *script.Mes
 			slog.String("number", rt.Number), slog.String("message_sid", msg.Sid))
 	}
 	if repeated {
+		s.met.Duplicate()
 		s.log.Info("duplicate answered from the record", "number", rt.Number,
 			"message_sid", msg.Sid, "status", e.Status)
 	}
@@ -79,11 +83,15 @@ func (s *Server) answerOnce(r *http.Request, rt *registry.Route, msg *script.Mes
 func (s *Server) answer(ctx context.Context, rt *registry.Route,
 	msg *script.Message) dedupe.Entry {
 	if r := rt.Settings.Rate; r.N > 0 && !s.limit.Allow(rt.Number+"|"+msg.From, r.N, r.Period) {
+		s.met.Limited()
 		s.log.Warn("rate limited", "number", rt.Number, "message_sid", msg.Sid,
 			"from", s.priv.Mask(msg.From), "status", http.StatusOK)
 		return dedupe.Entry{Status: http.StatusOK, Body: laml.Empty}
 	}
+	start := time.Now()
 	a := s.disp.Answer(ctx, rt, msg)
+	s.met.Message(strings.TrimPrefix(filepath.Ext(rt.Script.Path), "."), a.Err,
+		time.Since(start))
 	return dedupe.Entry{Status: a.Status, Body: a.Body}
 }
 

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/lamlhost/lamlhost/engine/dedupe"
 	"github.com/lamlhost/lamlhost/engine/dispatch"
 	"github.com/lamlhost/lamlhost/engine/laml"
+	"github.com/lamlhost/lamlhost/engine/metrics"
 	"github.com/lamlhost/lamlhost/engine/ratelimit"
 	"github.com/lamlhost/lamlhost/engine/registry"
 )
@@ -34,6 +36,7 @@ type Server struct {
 	dedupe *dedupe.Deduper
 	limit  *ratelimit.Limiter
 	priv   dispatch.Privacy
+	met    *metrics.Metrics
 }
 
 // Options configures a Server.
@@ -45,6 +48,9 @@ type Options struct {
 	Dedupe *dedupe.Deduper
 	// Privacy says what personal data may be logged.
 	Privacy dispatch.Privacy
+	// Metrics counts what the server does, served on the config's
+	// metrics_path. Default: new metrics.
+	Metrics *metrics.Metrics
 }
 
 // New builds the server for reg. The limits come from the registry's
@@ -57,8 +63,12 @@ func New(reg *registry.Registry, disp *dispatch.Dispatcher, logger *slog.Logger,
 	if opt.Dedupe == nil {
 		opt.Dedupe = dedupe.New(dedupe.NewMem(dedupe.Options{}), logger)
 	}
+	if opt.Metrics == nil {
+		opt.Metrics = metrics.New()
+	}
 	s := &Server{reg: reg, disp: disp, log: logger, echo: echo.New(), getenv: opt.Getenv,
-		dedupe: opt.Dedupe, limit: ratelimit.New(0, nil), priv: opt.Privacy}
+		dedupe: opt.Dedupe, limit: ratelimit.New(0, nil), priv: opt.Privacy,
+		met: opt.Metrics}
 	if err := s.Reconfigure(reg.Config()); err != nil {
 		return nil, err
 	}
@@ -66,6 +76,9 @@ func New(reg *registry.Registry, disp *dispatch.Dispatcher, logger *slog.Logger,
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	if mp := reg.Config().MetricsPath; mp != "off" {
+		e.GET(mp, echo.WrapHandler(s.met.Handler()))
+	}
 	path := reg.Config().WebhookPath
 	e.POST(path, s.inbound)
 	e.Match([]string{http.MethodGet, http.MethodPut, http.MethodDelete, http.MethodPatch},
@@ -139,6 +152,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	case errors.As(err, &he):
 		status = he.Code
 	}
+	s.met.Refused(strconv.Itoa(status))
 	level := slog.LevelWarn
 	if status >= 500 {
 		level = slog.LevelError
