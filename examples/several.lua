@@ -1,4 +1,5 @@
--- Sends one message per line of the answer, plus a receipt to the sender.
+-- Answers with three messages at once; the second names our number as
+-- its sender.
 function handle(msg, ctx)
   return {
     "Thanks! Your message had " .. utf8.len(msg.body) .. " characters.",

@@ -18,6 +18,7 @@ func TestExamples(t *testing.T) {
 		{examples, "+15550100020", "cat dog", 0, []string{
 			"<Body>Here you go: cat and dog</Body>",
 			"<Media>https://images.example.test/cat.jpg</Media>"}},
+		{examples, "+15550100020", "constructor", 0, []string{"Send cat or dog"}},
 		{examples, "+15550100021", "hé", 0, []string{
 			"had 2 characters", `<Message from="+15550100021">`, "Reply HELP"}},
 		{examples, "+15550100022", "I need a human", 0, []string{

@@ -180,8 +180,19 @@ func TestCheck(t *testing.T) {
 	if !regexp.MustCompile(`\+15550100010\.js:2:\d+`).MatchString(out) {
 		t.Errorf("no file:line:column in %q", out)
 	}
-	if !strings.Contains(errOut, "2 of 3 scripts") {
+	if !strings.Contains(errOut, "2 problems in 3 scripts") {
 		t.Errorf("summary %q", errOut)
+	}
+}
+
+// TestCheckSignature: check reports what serving would refuse about the
+// signature settings.
+func TestCheckSignature(t *testing.T) {
+	cfg := site(t, "require_signature = true\nauth_token_env = \"LAMLHOST_TEST_NO_SUCH_TOKEN\"",
+		map[string]string{"scripts/+15550100002.js": "function handle() {}"})
+	code, out, _ := runCLI("check", "-config", cfg)
+	if code == 0 || !strings.Contains(out, "FAIL no auth token") {
+		t.Errorf("exit %d: %q", code, out)
 	}
 }
 

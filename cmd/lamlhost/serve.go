@@ -108,6 +108,9 @@ func logReport(logger *slog.Logger, rp *registry.Report) {
 	for _, s := range rp.Failed {
 		reload.LogFailed(logger, s)
 	}
+	for _, p := range rp.Problems {
+		logger.Warn("routing problem", "err", p.Error())
+	}
 	logger.Info("scripts loaded", "scripts", len(rp.Added), "failed", len(rp.Failed),
 		"duration_ms", rp.Duration.Milliseconds())
 }

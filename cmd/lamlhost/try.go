@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/lamlhost/lamlhost/engine/laml"
 	"github.com/lamlhost/lamlhost/engine/script"
 )
 
@@ -19,7 +20,7 @@ func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
 
 func try(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flags("try", "try [-config FILE] -to NUMBER [-from NUMBER] [-body TEXT] "+
-		"[-media URL]...", stderr)
+		"[-media URL]... [-sid SID]", stderr)
 	path := fs.String("config", "config.toml", "the configuration file")
 	to := fs.String("to", "", "the number the message is sent to (required)")
 	from := fs.String("from", "+15550100001", "the number the message comes from")
@@ -43,7 +44,8 @@ func try(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	rt := reg.Lookup(*to)
 	if rt == nil {
-		fmt.Fprintf(stderr, "lamlhost try: no script answers %s\n", *to)
+		fmt.Fprintf(stdout, "%s\n", laml.Empty)
+		fmt.Fprintf(stderr, "lamlhost try: no script answers %s (answered 404)\n", *to)
 		return 1
 	}
 	form := tryForm(*to, *from, *body, *sid, media)

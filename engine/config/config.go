@@ -248,8 +248,11 @@ func (c *Config) Validate() error {
 	if !strings.HasPrefix(c.WebhookPath, "/") {
 		return invalid("webhook_path", "%q must start with /", c.WebhookPath)
 	}
+	if c.WebhookPath == "/healthz" {
+		return invalid("webhook_path", "/healthz is the health check")
+	}
 	if c.MetricsPath != "off" && (!strings.HasPrefix(c.MetricsPath, "/") ||
-		c.MetricsPath == c.WebhookPath) {
+		c.MetricsPath == c.WebhookPath || c.MetricsPath == "/healthz") {
 		return invalid("metrics_path", "%q must start with / and differ from webhook_path, "+
 			"or be off", c.MetricsPath)
 	}
@@ -277,9 +280,13 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// MaxTimeout is the longest run allowed: the CPaaS gives up after 15 s.
+const MaxTimeout = 14 * time.Second
+
 func (c *Config) validateLimits() error {
-	if c.Timeout < 0 {
-		return invalid("timeout", "must be positive")
+	if c.Timeout <= 0 || c.Timeout.Std() > MaxTimeout {
+		return invalid("timeout", "must be positive and at most %v, under the CPaaS's 15s",
+			MaxTimeout)
 	}
 	if c.MemoryLimit < 1<<20 {
 		return invalid("memory_limit", "must be at least 1MiB")
@@ -287,8 +294,8 @@ func (c *Config) validateLimits() error {
 	if c.MaxInFlight < 1 {
 		return invalid("max_in_flight", "must be at least 1")
 	}
-	if c.QueueWait < 0 {
-		return invalid("queue_wait", "must not be negative")
+	if c.QueueWait < 0 || c.QueueWait.Std() > 5*time.Second {
+		return invalid("queue_wait", "must be between 0 and 5s")
 	}
 	if c.MaxBody < 1<<10 {
 		return invalid("max_body", "must be at least 1KiB")
@@ -330,8 +337,9 @@ func (c *Config) validateNet() error {
 }
 
 func (n *Number) validate() error {
-	if n.Timeout <= 0 {
-		return invalid("timeout", "must be positive")
+	if n.Timeout <= 0 || n.Timeout.Std() > MaxTimeout {
+		return invalid("timeout", "must be positive and at most %v, under the CPaaS's 15s",
+			MaxTimeout)
 	}
 	if n.MemoryLimit < 1<<20 {
 		return invalid("memory_limit", "must be at least 1MiB")

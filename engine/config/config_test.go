@@ -101,6 +101,10 @@ func TestParseErrors(t *testing.T) {
 			"log_format"},
 		{"when metrics_path is the webhook expect error", `metrics_path = "/sms/inbound"`,
 			ErrInvalid, "metrics_path"},
+		{"when the timeout passes the CPaaS's expect error", `timeout = "20s"`, ErrInvalid,
+			"timeout"},
+		{"when a number's timeout passes the CPaaS's expect error",
+			"[numbers.\"+1\"]\ntimeout = \"1h\"", ErrInvalid, "timeout"},
 		{"when memory_limit is tiny expect error", `memory_limit = "1KiB"`, ErrInvalid,
 			"memory_limit"},
 	}

@@ -145,19 +145,21 @@ func (r *Registry) Load(cfg *config.Config) (*Report, error) {
 	defer r.mu.Unlock()
 	start := time.Now()
 	old := r.cur.Load()
-	t, err := build(cfg, old)
+	t, problems, err := build(cfg, old)
 	if err != nil {
 		return nil, err
 	}
 	r.cur.Store(t)
-	return diff(old, t, time.Since(start)), nil
+	rp := diff(old, t, time.Since(start))
+	rp.Problems = problems
+	return rp, nil
 }
 
 // build reads every routed script and compiles what changed.
-func build(cfg *config.Config, old *Table) (*Table, error) {
-	paths, dropIns, err := routedPaths(cfg)
+func build(cfg *config.Config, old *Table) (*Table, []error, error) {
+	paths, dropIns, problems, err := routedPaths(cfg, old)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	t := &Table{cfg: cfg, numbers: map[string]*Route{}, scripts: compileAll(paths, old)}
 	for num, path := range dropIns {
@@ -176,7 +178,7 @@ func build(cfg *config.Config, old *Table) (*Table, error) {
 		t.deflt = &Route{Script: t.scripts[cfg.DefaultScript],
 			Settings: defaultSettings(cfg)}
 	}
-	return t, nil
+	return t, problems, nil
 }
 
 // defaultSettings are the settings of a number the config does not name.
@@ -186,26 +188,36 @@ func defaultSettings(cfg *config.Config) *config.Number {
 }
 
 // routedPaths lists every script file to load, and maps each number that
-// has a drop-in file in scripts_dir to that file.
-func routedPaths(cfg *config.Config) (map[string]bool, map[string]string, error) {
+// has a drop-in file in scripts_dir to that file. A number with two
+// drop-in files keeps the one that answered it in old, if any, and the
+// conflict is returned as a problem instead of failing the whole load.
+func routedPaths(cfg *config.Config, old *Table) (map[string]bool, map[string]string,
+	[]error, error) {
 	paths := map[string]bool{}
 	dropIns := map[string]string{}
 	entries, err := os.ReadDir(cfg.ScriptsDir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, fmt.Errorf("read scripts_dir: %w", err)
+		return nil, nil, nil, fmt.Errorf("read scripts_dir: %w", err)
 	}
+	seen := map[string][]string{}
 	for _, e := range entries {
 		num, ok := DropInNumber(e.Name())
-		if !ok || e.IsDir() {
-			continue
+		if ok && !e.IsDir() {
+			seen[num] = append(seen[num], filepath.Join(cfg.ScriptsDir, e.Name()))
 		}
-		path := filepath.Join(cfg.ScriptsDir, e.Name())
-		if prev, dup := dropIns[num]; dup {
-			return nil, nil, fmt.Errorf("%w: %s and %s both answer %s",
-				ErrAmbiguous, filepath.Base(prev), e.Name(), num)
+	}
+	var problems []error
+	for num, list := range seen {
+		path := list[0]
+		if len(list) > 1 {
+			path = keep(old, num, list)
+			problems = append(problems, fmt.Errorf("%w: %s all answer %s; %s",
+				ErrAmbiguous, strings.Join(list, " and "), num, kept(path)))
 		}
-		paths[path] = true
-		dropIns[num] = path
+		if path != "" {
+			paths[path] = true
+			dropIns[num] = path
+		}
 	}
 	for _, n := range cfg.Numbers {
 		if n.Script != "" {
@@ -215,10 +227,29 @@ func routedPaths(cfg *config.Config) (map[string]bool, map[string]string, error)
 	if cfg.DefaultScript != "" {
 		paths[cfg.DefaultScript] = true
 	}
-	return paths, dropIns, nil
+	return paths, dropIns, problems, nil
 }
 
-// ErrAmbiguous: two drop-in files answer the same number.
+// keep returns the one of list that answered num in old, or "".
+func keep(old *Table, num string, list []string) string {
+	if rt, ok := old.numbers[num]; ok {
+		for _, p := range list {
+			if rt.Script.Path == p {
+				return p
+			}
+		}
+	}
+	return ""
+}
+
+func kept(path string) string {
+	if path == "" {
+		return "the number is not routed until one is removed"
+	}
+	return "still serving " + filepath.Base(path) + " until one is removed"
+}
+
+// ErrAmbiguous: two or more drop-in files answer the same number.
 var ErrAmbiguous = errors.New("ambiguous scripts")
 
 // DropInNumber reads the number a drop-in file name stands for, such as

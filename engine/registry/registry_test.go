@@ -94,16 +94,31 @@ func TestUnrouted(t *testing.T) {
 	}
 }
 
+// TestAmbiguous: a second drop-in file for a number is a problem of that
+// number only; the file that answered keeps answering.
 func TestAmbiguous(t *testing.T) {
 	dir := t.TempDir()
 	write(t, dir, "scripts/+15550100002.js", okJS)
+	write(t, dir, "scripts/+15550100003.js", okJS)
+	r, rp := load(t, dir, "")
 	write(t, dir, "scripts/+15550100002.lua", "function handle() end")
-	cfg, err := config.Parse(nil, filepath.Join(dir, "config.toml"))
+	write(t, dir, "scripts/+15550100004.js", okJS)
+	write(t, dir, "scripts/+15550100004.lua", "function handle() end")
+	rp, err := r.Load(r.Config())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := New().Load(cfg); !errors.Is(err, ErrAmbiguous) {
-		t.Fatalf("got %v, want ErrAmbiguous", err)
+	if !errors.Is(rp.Err(), ErrAmbiguous) || rp.OK() || len(rp.Problems) != 2 {
+		t.Fatalf("got %v", rp.Err())
+	}
+	if rt := r.Lookup("+15550100002"); rt == nil || filepath.Ext(rt.Script.Path) != ".js" {
+		t.Error("the number lost the script that answered it")
+	}
+	if r.Lookup("+15550100004") != nil {
+		t.Error("a new number with two files was routed to one of them")
+	}
+	if r.Lookup("+15550100003") == nil {
+		t.Error("another number was unrouted")
 	}
 }
 

@@ -12,18 +12,25 @@ type Report struct {
 	Added, Changed, Removed []string
 	// Failed lists the scripts that do not compile, with their errors.
 	Failed []*Script
+	// Problems are errors of the routing itself, such as two drop-in
+	// files for one number.
+	Problems []error
 	// Duration is how long the load took.
 	Duration time.Duration
 }
 
-// Err joins the errors of the scripts that failed, or returns nil.
+// Err joins the errors of the scripts that failed and the problems, or
+// returns nil.
 func (rp *Report) Err() error {
-	errs := make([]error, len(rp.Failed))
-	for i, s := range rp.Failed {
-		errs[i] = s.Err
+	errs := append([]error(nil), rp.Problems...)
+	for _, s := range rp.Failed {
+		errs = append(errs, s.Err)
 	}
 	return errors.Join(errs...)
 }
+
+// OK reports whether nothing failed.
+func (rp *Report) OK() bool { return len(rp.Failed) == 0 && len(rp.Problems) == 0 }
 
 func diff(old, cur *Table, took time.Duration) *Report {
 	rp := &Report{Duration: took}

@@ -91,7 +91,10 @@ func (r *Reloader) finish(reason string, start time.Time, cfgState string,
 		for _, s := range rp.Failed {
 			LogFailed(r.log, s)
 		}
-		if len(rp.Failed) > 0 {
+		for _, p := range rp.Problems {
+			r.log.Warn("routing problem", "err", p.Error())
+		}
+		if !rp.OK() {
 			level, outcome = slog.LevelWarn, "some scripts failed"
 		}
 	}
@@ -136,28 +139,35 @@ func LogFailed(log *slog.Logger, s *registry.Script) {
 	log.Warn("script does not compile", attrs...)
 }
 
-// restartNeeded logs the settings that changed but only take effect after
-// a restart.
+// restartNeeded logs the settings that an edit changed but that only take
+// effect after a restart, with the value the process runs with.
 func (r *Reloader) restartNeeded(old, cfg *config.Config) {
+	run := r.running
 	checks := []struct {
-		key      string
-		old, new any
+		key           string
+		run, old, new any
 	}{
-		{"listen", old.Listen, cfg.Listen},
-		{"webhook_path", old.WebhookPath, cfg.WebhookPath},
-		{"max_in_flight", old.MaxInFlight, cfg.MaxInFlight},
-		{"queue_wait", old.QueueWait, cfg.QueueWait},
-		{"log_format", old.LogFormat, cfg.LogFormat},
-		{"log_level", old.LogLevel, cfg.LogLevel},
-		{"log_bodies", old.LogBodies, cfg.LogBodies},
-		{"log_numbers", old.LogNumbers, cfg.LogNumbers},
-		{"data_dir", old.DataDir, cfg.DataDir},
-		{"dedupe_window", old.DedupeWindow, cfg.DedupeWindow},
+		{"listen", run.Listen, old.Listen, cfg.Listen},
+		{"webhook_path", run.WebhookPath, old.WebhookPath, cfg.WebhookPath},
+		{"metrics_path", run.MetricsPath, old.MetricsPath, cfg.MetricsPath},
+		{"max_in_flight", run.MaxInFlight, old.MaxInFlight, cfg.MaxInFlight},
+		{"queue_wait", run.QueueWait, old.QueueWait, cfg.QueueWait},
+		{"log_format", run.LogFormat, old.LogFormat, cfg.LogFormat},
+		{"log_level", run.LogLevel, old.LogLevel, cfg.LogLevel},
+		{"log_bodies", run.LogBodies, old.LogBodies, cfg.LogBodies},
+		{"log_numbers", run.LogNumbers, old.LogNumbers, cfg.LogNumbers},
+		{"data_dir", run.DataDir, old.DataDir, cfg.DataDir},
+		{"dedupe_window", run.DedupeWindow, old.DedupeWindow, cfg.DedupeWindow},
 	}
 	for _, c := range checks {
-		if c.old != c.new {
+		switch {
+		case c.new == c.old:
+		case c.new != c.run:
 			r.log.Warn("setting changed but needs a restart", "key", c.key,
-				"running", fmt.Sprint(c.old), "configured", fmt.Sprint(c.new))
+				"running", fmt.Sprint(c.run), "configured", fmt.Sprint(c.new))
+		default:
+			r.log.Info("setting is back to the value the server runs with",
+				"key", c.key, "running", fmt.Sprint(c.run))
 		}
 	}
 }

@@ -53,6 +53,31 @@ func TestConfigReload(t *testing.T) {
 	if !b.logs.has("needs a restart") || !b.logs.has("key=listen") {
 		t.Errorf("a listen change was not logged as needing a restart:\n%s", b.logs)
 	}
+	writeFile(t, cfgPath, varsConfig("six"))
+	b.waitFor(t, number, "six")
+	if !b.logs.has("back to the value the server runs with") {
+		t.Errorf("a listen back to its running value was not logged:\n%s", b.logs)
+	}
+	if strings.Count(b.logs.String(), "needs a restart") != 1 {
+		t.Errorf("warned more than once:\n%s", b.logs)
+	}
+}
+
+// TestUnrelatedFiles: a log file written next to the config does not
+// trigger reloads (which would log, and trigger the next one).
+func TestUnrelatedFiles(t *testing.T) {
+	b := newBench(t, varsConfig("one"), map[string]string{
+		"scripts/" + number + ".js": varsScript})
+	for i := range 5 {
+		writeFile(t, filepath.Join(b.dir, "server.log"), strings.Repeat("x", i))
+		time.Sleep(60 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := strings.Count(b.logs.String(), "msg=reload"); n != 0 {
+		t.Errorf("%d reloads for a log file:\n%s", n, b.logs)
+	}
+	writeFile(t, filepath.Join(b.dir, "config.toml"), varsConfig("two"))
+	b.waitFor(t, number, "two")
 }
 
 // TestSignalReload: a reload request picks up a change even when no file

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,6 +30,7 @@ type Reloader struct {
 	reg     *registry.Registry
 	apply   func(*config.Config) error
 	done    func(ok bool)
+	running *config.Config // the config the process started with
 	log     *slog.Logger
 	watcher *watch.Watcher
 
@@ -60,7 +62,8 @@ func New(path string, reg *registry.Registry, logger *slog.Logger, opt Options) 
 	if opt.Done == nil {
 		opt.Done = func(bool) {}
 	}
-	r := &Reloader{path: path, reg: reg, apply: opt.Apply, log: logger, done: opt.Done}
+	r := &Reloader{path: path, reg: reg, apply: opt.Apply, log: logger, done: opt.Done,
+		running: reg.Config()}
 	if data, err := os.ReadFile(path); err == nil {
 		r.cfgHash = sha256.Sum256(data)
 	}
@@ -112,11 +115,32 @@ func (r *Reloader) Run(ctx context.Context, hup <-chan os.Signal) {
 				changes = nil
 				continue
 			}
-			r.Reload("files changed: " + names(ch.Names))
+			if r.relevant(ch.Names) {
+				r.Reload("files changed: " + names(ch.Names))
+			}
 		case <-hup:
 			r.reload("signal", true)
 		}
 	}
+}
+
+// relevant reports whether a change may touch the config or a script: a
+// name that is the config file, a script, a ConfigMap entry ("..data"),
+// or has no extension (a folder, an editor's probe). Other files, such as
+// a log the server writes next to its config, do not trigger a reload,
+// which would write a log line and trigger the next one.
+func (r *Reloader) relevant(names []string) bool {
+	if len(names) == 0 || len(names) >= 64 { // unknown, or the list was cut
+		return true
+	}
+	for _, n := range names {
+		ext := filepath.Ext(n)
+		_, script := registry.Compilers[ext]
+		if script || ext == "" || n == filepath.Base(r.path) || strings.HasPrefix(n, "..") {
+			return true
+		}
+	}
+	return false
 }
 
 func names(list []string) string {

@@ -55,10 +55,20 @@ func newAuth(cfg *config.Config, getenv func(string) string) (*auth, error) {
 		a.numbers[num] = tok
 	}
 	if a.global == "" && cfg.RequireSignature {
-		return nil, fmt.Errorf("%w: require_signature is set but $%s is empty and "+
-			"auth_token_file is not set", ErrNoToken, cfg.AuthTokenEnv)
+		where := "$" + cfg.AuthTokenEnv + " is empty"
+		if cfg.AuthTokenFile != "" {
+			where = cfg.AuthTokenFile + " is empty"
+		}
+		return nil, fmt.Errorf("%w: require_signature is set but %s", ErrNoToken, where)
 	}
 	return a, nil
+}
+
+// CheckAuth reports what the server would refuse about cfg's signature
+// settings, as a start or a reload would.
+func CheckAuth(cfg *config.Config, getenv func(string) string) error {
+	_, err := newAuth(cfg, getenv)
+	return err
 }
 
 // token returns the token that signs messages to to: the number's own,

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -113,14 +114,14 @@ func readForm(r *http.Request, cfg *config.Config) (url.Values, []byte, error) {
 		}
 		return nil, nil, echo.NewHTTPError(http.StatusBadRequest, "read body: "+err.Error())
 	}
+	if n := bytes.Count(body, []byte("&")) + 1; n > cfg.MaxParams {
+		return nil, nil, echo.NewHTTPError(http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("the form has %d parameters, over the limit of %d",
+				n, cfg.MaxParams))
+	}
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
 		return nil, nil, echo.NewHTTPError(http.StatusBadRequest, "parse form: "+err.Error())
-	}
-	if len(form) > cfg.MaxParams {
-		return nil, nil, echo.NewHTTPError(http.StatusRequestEntityTooLarge,
-			fmt.Sprintf("the form has %d parameters, over the limit of %d",
-				len(form), cfg.MaxParams))
 	}
 	return form, body, nil
 }

@@ -75,14 +75,19 @@ func New(reg *registry.Registry, disp *dispatch.Dispatcher, logger *slog.Logger,
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	health := func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") }
+	e.GET("/healthz", health)
+	e.HEAD("/healthz", health)
 	if mp := reg.Config().MetricsPath; mp != "off" {
 		e.GET(mp, echo.WrapHandler(s.met.Handler()))
 	}
 	path := reg.Config().WebhookPath
 	e.POST(path, s.inbound)
-	e.Match([]string{http.MethodGet, http.MethodPut, http.MethodDelete, http.MethodPatch},
-		path, func(echo.Context) error { return echo.ErrMethodNotAllowed })
+	e.Match([]string{http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete,
+		http.MethodPatch, http.MethodOptions}, path, func(c echo.Context) error {
+		c.Response().Header().Set("Allow", http.MethodPost)
+		return echo.ErrMethodNotAllowed
+	})
 	return s, nil
 }
 
@@ -104,13 +109,13 @@ func (s *Server) Handler() http.Handler { return s.echo }
 // HTTPServer returns an http.Server for the handler with every timeout
 // set, so that no client can hold a connection open without bound.
 func (s *Server) HTTPServer(addr string) *http.Server {
-	cfg := s.reg.Config()
 	return &http.Server{
 		Addr:              addr,
 		Handler:           s.echo,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      cfg.Timeout.Std() + 10*time.Second,
+		// Past any run (at most 14 s) and queue wait (at most 5 s).
+		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       60 * time.Second,
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
