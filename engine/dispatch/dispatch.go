@@ -10,7 +10,9 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lamlhost/lamlhost/engine/laml"
@@ -31,29 +33,60 @@ type Answer struct {
 
 // Options configures a Dispatcher.
 type Options struct {
-	// MaxInFlight bounds concurrent runs. Default: 1.
+	// MaxInFlight bounds concurrent runs. Default: CPUs × 4.
 	MaxInFlight int
-	// QueueWait is how long a run waits for a free slot before it fails
-	// with script.ErrBusy. Default 0: it does not wait.
+	// MaxPerNumber bounds the concurrent runs of one number, so that a
+	// number whose script runs away holds at most this many slots and
+	// cores while the other numbers keep theirs. Default: half the CPUs,
+	// at least 1.
+	MaxPerNumber int
+	// QueueWait is how long a run waits for a free slot, of its number and
+	// then of the whole server, before it fails with script.ErrBusy.
+	// Default 0: it does not wait.
 	QueueWait time.Duration
+	// MemoryCooldown is how long a run stopped for memory keeps its
+	// number's run slot after it ended. A script that fills the heap over
+	// and over makes the collector work for every number; this spaces the
+	// attempts of one number out, without delaying any answer. Default 3s.
+	MemoryCooldown time.Duration
 	// Privacy says what may be logged.
 	Privacy Privacy
 }
 
-// Dispatcher runs scripts under a bound on concurrent runs.
+// withDefaults fills in the zero fields.
+func (o Options) withDefaults() Options {
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = runtime.NumCPU() * 4
+	}
+	if o.MaxPerNumber <= 0 {
+		o.MaxPerNumber = max(runtime.NumCPU()/2, 1)
+	}
+	if o.MemoryCooldown <= 0 {
+		o.MemoryCooldown = 3 * time.Second
+	}
+	return o
+}
+
+// Dispatcher runs scripts under a bound on concurrent runs, overall and per
+// number.
 type Dispatcher struct {
 	log   *slog.Logger
 	slots chan struct{}
+	lanes *lanes
 	wait  time.Duration
+	cool  time.Duration
 	priv  Privacy
 }
 
 // New returns a Dispatcher that logs to logger.
 func New(logger *slog.Logger, opt Options) *Dispatcher {
+	opt = opt.withDefaults()
 	return &Dispatcher{
 		log:   logger,
-		slots: make(chan struct{}, max(opt.MaxInFlight, 1)),
+		slots: make(chan struct{}, opt.MaxInFlight),
+		lanes: newLanes(opt.MaxPerNumber),
 		wait:  opt.QueueWait,
+		cool:  opt.MemoryCooldown,
 		priv:  opt.Privacy,
 	}
 }
@@ -84,10 +117,10 @@ func (d *Dispatcher) reply(ctx context.Context, rt *registry.Route, msg *script.
 	if prog == nil {
 		return nil, rt.Script.Err
 	}
-	if err := d.acquire(ctx, prog.Name()); err != nil {
+	server, own, err := d.acquire(ctx, rt.Number, prog.Name())
+	if err != nil {
 		return nil, err
 	}
-	defer d.release()
 
 	env := &script.Env{
 		Number:   rt.Number,
@@ -99,11 +132,69 @@ func (d *Dispatcher) reply(ctx context.Context, rt *registry.Route, msg *script.
 			Memory:  int64(rt.Settings.MemoryLimit),
 		},
 	}
-	v, err := prog.Run(ctx, msg, env)
+	v, err := d.run(ctx, prog, msg, env, slots{server, own}, log)
 	if err != nil {
 		return nil, err
 	}
 	return render(prog.Name(), v)
+}
+
+// Grace is how long past its time limit a run may take before the answer
+// goes out without it. The engines stop a script between two instructions
+// within a millisecond, but one call of a built-in runs to its end, and a
+// built-in working on a huge value can take longer.
+const Grace = 100 * time.Millisecond
+
+type outcome struct {
+	v   any
+	err error
+}
+
+// slots gives back the run slots of one run: the server's and its
+// number's.
+type slots struct{ server, own func() }
+
+// run runs prog in a goroutine of its own and waits for it until its time
+// limit plus Grace. A run that overstays is answered as timed out; it
+// keeps its run slots until it really ends (release is called then), so
+// that a number cannot pile up runs that refuse to stop, and its end is
+// logged. A run stopped for memory keeps its number's slot for
+// MemoryCooldown more.
+func (d *Dispatcher) run(ctx context.Context, prog script.Program, msg *script.Message,
+	env *script.Env, held slots, log *slog.Logger) (any, error) {
+	start := time.Now()
+	done := make(chan outcome, 1)
+	go func() {
+		defer held.own()
+		var o outcome
+		defer func() {
+			if v := recover(); v != nil {
+				o = outcome{err: script.Errorf(script.ErrPanic, prog.Name(), "%v", v)}
+			}
+			held.server()
+			done <- o
+			if errors.Is(o.err, script.ErrMemory) {
+				time.Sleep(d.cool)
+			}
+		}()
+		o.v, o.err = prog.Run(ctx, msg, env)
+	}()
+	t := time.NewTimer(env.Limits.WithDefaults().Timeout + Grace)
+	defer t.Stop()
+	select {
+	case o := <-done:
+		return o.v, o.err
+	case <-t.C:
+	}
+	go func() {
+		o := <-done
+		log.LogAttrs(context.Background(), slog.LevelWarn, "script run ended late",
+			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+			slog.Any("err", o.err))
+	}()
+	return nil, script.Errorf(script.ErrTimeout, prog.Name(),
+		"the run did not stop within %v of its time limit; it keeps its run slot until "+
+			"it ends", Grace)
 }
 
 // render reads the value through the reply grammar and renders it.
@@ -136,25 +227,86 @@ func failure(rt *registry.Route, err error) Answer {
 	return Answer{Status: http.StatusInternalServerError, Body: laml.Empty, Err: err}
 }
 
-func (d *Dispatcher) acquire(ctx context.Context, name string) error {
+// acquire takes a slot of the number, then one of the server, waiting at
+// most QueueWait for both together. Waiting for the number's slot holds
+// no server slot, so the queue of a slow number delays only that number.
+// It returns the functions that give the two slots back.
+func (d *Dispatcher) acquire(ctx context.Context, number, name string) (
+	server, own func(), err error) {
+	deadline := time.Now().Add(d.wait)
+	lane := d.lanes.join(number)
+	own = func() {
+		<-lane.slots
+		d.lanes.leave(number, lane)
+	}
+	if !wait(ctx, lane.slots, deadline) {
+		d.lanes.leave(number, lane)
+		return nil, nil, script.Errorf(script.ErrBusy, name,
+			"the %d run slots of %s stayed busy for %v", cap(lane.slots), number, d.wait)
+	}
+	if !wait(ctx, d.slots, deadline) {
+		own()
+		return nil, nil, script.Errorf(script.ErrBusy, name,
+			"all %d run slots stayed busy for %v", cap(d.slots), d.wait)
+	}
+	return func() { <-d.slots }, own, nil
+}
+
+// wait puts a token into slots, waiting until deadline or the end of ctx.
+func wait(ctx context.Context, slots chan struct{}, deadline time.Time) bool {
 	select {
-	case d.slots <- struct{}{}:
-		return nil
+	case slots <- struct{}{}:
+		return true
 	default:
 	}
-	t := time.NewTimer(d.wait)
+	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
 	select {
-	case d.slots <- struct{}{}:
-		return nil
+	case slots <- struct{}{}:
+		return true
 	case <-t.C:
 	case <-ctx.Done():
 	}
-	return script.Errorf(script.ErrBusy, name,
-		"all %d run slots stayed busy for %v", cap(d.slots), d.wait)
+	return false
 }
 
-func (d *Dispatcher) release() { <-d.slots }
+// lanes holds one semaphore per number with runs in flight or waiting.
+// A lane is dropped when its last user leaves, so the map stays as small
+// as the traffic in flight, whatever numbers requests name.
+type lanes struct {
+	mu     sync.Mutex
+	per    int
+	byName map[string]*lane
+}
+
+type lane struct {
+	slots chan struct{}
+	users int
+}
+
+func newLanes(per int) *lanes {
+	return &lanes{per: per, byName: map[string]*lane{}}
+}
+
+func (ls *lanes) join(number string) *lane {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	l := ls.byName[number]
+	if l == nil {
+		l = &lane{slots: make(chan struct{}, ls.per)}
+		ls.byName[number] = l
+	}
+	l.users++
+	return l
+}
+
+func (ls *lanes) leave(number string, l *lane) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if l.users--; l.users == 0 {
+		delete(ls.byName, number)
+	}
+}
 
 func engine(name string) string {
 	return strings.TrimPrefix(filepath.Ext(name), ".")

@@ -57,7 +57,7 @@ func (Compiler) Compile(name string, src []byte) (script.Program, error) {
 func (p *Program) checkHandle() error {
 	ctx, cancel := context.WithTimeout(context.Background(), script.DefaultTimeout)
 	defer cancel()
-	r := newRun(ctx, p, nil)
+	r := newRun(ctx, p, nil, takeBox())
 	defer r.close()
 	if err := r.load(); err != nil {
 		err.Kind = script.ErrCompile
@@ -85,18 +85,24 @@ func compileError(name string, err error) *script.Error {
 	return e
 }
 
-// Run implements script.Program. It never panics: a Go panic during the
-// run is recovered here, in the goroutine that runs the VM.
+// Run implements script.Program in a runtime of its own.
 func (p *Program) Run(ctx context.Context, msg *script.Message, env *script.Env) (
-	result any, err error) {
+	any, error) {
 	limits := env.Limits.WithDefaults()
 	ctx, cancel := context.WithTimeout(ctx, limits.Timeout)
 	defer cancel()
-	r := newRun(ctx, p, env)
+	r := newRun(ctx, p, env, takeBox())
 	defer r.close()
+	return r.run(msg, env)
+}
+
+// run loads the script and calls handle. It never panics: a Go panic
+// during the run, in goja or in a host function, is recovered here, in the
+// goroutine that runs the VM.
+func (r *run) run(msg *script.Message, env *script.Env) (result any, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			result, err = nil, script.Errorf(script.ErrPanic, p.name, "%v", v)
+			result, err = nil, script.Errorf(script.ErrPanic, r.prg.name, "%v", v)
 		}
 	}()
 	if e := r.load(); e != nil {
@@ -122,10 +128,11 @@ func jsError(name string, err error, ctx context.Context) *script.Error {
 	if ctx != nil && ctx.Err() != nil {
 		return script.Errorf(script.ErrTimeout, name, "the run passed its time limit")
 	}
-	e := &script.Error{Kind: script.ErrRuntime, Script: name, Msg: err.Error()}
+	e := &script.Error{Kind: script.ErrRuntime, Script: name,
+		Msg: script.Abbrev(err.Error())}
 	var exc *goja.Exception
 	if errors.As(err, &exc) {
-		e.Msg = exceptionText(exc)
+		e.Msg = script.Abbrev(exceptionText(exc))
 		for _, f := range exc.Stack() {
 			if f.SrcName() == name {
 				pos := f.Position()

@@ -5,48 +5,118 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/dop251/goja"
 	"github.com/dop251/goja/parser"
 
+	"github.com/lamlhost/lamlhost/engine/sandbox"
 	"github.com/lamlhost/lamlhost/engine/script"
 )
+
+// box is a runtime prepared for exactly one run: fresh globals, guarded
+// built-ins and a console whose output goes where the run says.
+type box struct {
+	vm  *goja.Runtime
+	g   *guard
+	out *script.Output
+}
+
+func newBox() *box {
+	keepRegexpClock()
+	vm := goja.New()
+	vm.SetParserOptions(parser.WithDisableSourceMaps)
+	vm.SetMaxCallStackSize(MaxCallStack)
+	b := &box{vm: vm, g: newGuard(vm)}
+	b.installConsole()
+	return b
+}
+
+// spareBoxes is how many prepared runtimes wait for runs. Guarding the
+// built-ins costs far more than the run of a small handler, so runtimes
+// are prepared ahead, each for one run, by a goroutine that starts when a
+// run ends: preparing the next runtime does not compete with the run that
+// needs one.
+const spareBoxes = 4
+
+var spares = struct {
+	ch        chan *box
+	refilling atomic.Bool
+}{ch: make(chan *box, spareBoxes)}
+
+// takeBox returns a prepared runtime, or prepares one when none is ready.
+func takeBox() *box {
+	select {
+	case b := <-spares.ch:
+		return b
+	default:
+		return newBox()
+	}
+}
+
+// refill tops the spares up in the background, unless that is under way.
+func refill() {
+	if len(spares.ch) == cap(spares.ch) || !spares.refilling.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer spares.refilling.Store(false)
+		for len(spares.ch) < cap(spares.ch) {
+			select {
+			case spares.ch <- newBox():
+			default:
+				return
+			}
+		}
+	}()
+}
 
 // run is one execution of a program in its own runtime.
 type run struct {
 	ctx  context.Context
 	prg  *Program
 	vm   *goja.Runtime
+	g    *guard
 	stop func() bool
+	done func()
 	out  *script.Output
 }
 
-func newRun(ctx context.Context, p *Program, env *script.Env) *run {
-	vm := goja.New()
-	vm.SetParserOptions(parser.WithDisableSourceMaps)
-	vm.SetMaxCallStackSize(MaxCallStack)
-	r := &run{ctx: ctx, prg: p, vm: vm}
-	r.stop = context.AfterFunc(ctx, func() {
-		vm.Interrupt(script.Errorf(script.ErrTimeout, p.name,
-			"the run passed its time limit"))
-	})
+// newRun arms the prepared runtime b for one run of p.
+func newRun(ctx context.Context, p *Program, env *script.Env, b *box) *run {
+	limits := script.Limits{}.WithDefaults()
 	var logger *slog.Logger
-	limit := 0
+	var wd script.Watchdog = sandbox.Default()
 	if env != nil {
-		logger, limit = env.Logger, env.Limits.WithDefaults().Output
+		limits, logger = env.Limits.WithDefaults(), env.Logger
+		if env.Watchdog != nil {
+			wd = env.Watchdog
+		}
 	}
-	r.out = script.NewOutput(logger, limit)
-	r.installConsole()
+	deadline, _ := ctx.Deadline()
+	b.g.arm(p.name, limits, deadline)
+	b.out = script.NewOutput(logger, limits.Output)
+	r := &run{ctx: ctx, prg: p, vm: b.vm, g: b.g, out: b.out}
+	r.stop = context.AfterFunc(ctx, func() { b.g.stop(b.g.timeout()) })
+	r.done = wd.Watch(limits.Memory, func(e *script.Error) {
+		named := *e
+		named.Script = p.name
+		b.g.stop(&named)
+	})
 	return r
 }
 
-func (r *run) close() { r.stop() }
+func (r *run) close() {
+	r.stop()
+	r.done()
+	refill()
+}
 
 // load runs the program's top level and checks that handle is a function.
 func (r *run) load() *script.Error {
 	if _, err := r.vm.RunProgram(r.prg.prg); err != nil {
-		return jsError(r.prg.name, err, r.ctx)
+		return r.error(err)
 	}
 	if _, ok := goja.AssertFunction(r.vm.Get("handle")); !ok {
 		return script.Errorf(script.ErrCompile, r.prg.name,
@@ -55,12 +125,20 @@ func (r *run) load() *script.Error {
 	return nil
 }
 
+// error types what goja returned; a run stopped by its guard reports why.
+func (r *run) error(err error) *script.Error {
+	if e := r.g.stopped(); e != nil {
+		return e
+	}
+	return jsError(r.prg.name, err, r.ctx)
+}
+
 // call runs handle(msg, ctx) and converts its result.
 func (r *run) call(msg *script.Message, env *script.Env) (any, error) {
 	handle, _ := goja.AssertFunction(r.vm.Get("handle"))
 	ret, err := handle(goja.Undefined(), r.message(msg), r.context(env))
 	if err != nil {
-		return nil, jsError(r.prg.name, err, r.ctx)
+		return nil, r.error(err)
 	}
 	if ret, err = r.settle(ret); err != nil {
 		return nil, err
@@ -68,7 +146,10 @@ func (r *run) call(msg *script.Message, env *script.Env) (any, error) {
 	var out any
 	var cerr error
 	if exc := r.vm.Try(func() { out, cerr = r.export(ret, 0) }); exc != nil {
-		return nil, jsError(r.prg.name, exc, r.ctx)
+		return nil, r.error(exc)
+	}
+	if e := r.g.stopped(); e != nil {
+		return nil, e
 	}
 	if cerr != nil {
 		return nil, cerr
@@ -88,11 +169,15 @@ func (r *run) settle(v goja.Value) (goja.Value, error) {
 	case goja.PromiseStateFulfilled:
 		return p.Result(), nil
 	case goja.PromiseStateRejected:
+		if e := r.g.stopped(); e != nil {
+			return nil, e
+		}
 		res := p.Result()
 		e := script.Errorf(script.ErrRuntime, r.prg.name, "%s", res.String())
 		if o, ok := res.(*goja.Object); ok {
 			if s := o.Get("stack"); s != nil && !goja.IsUndefined(s) {
-				e.Msg, _, _ = strings.Cut(s.String(), "\n")
+				first, _, _ := strings.Cut(s.String(), "\n")
+				e.Msg = script.Abbrev(first)
 			}
 		}
 		return nil, e
@@ -114,6 +199,9 @@ func (r *run) export(v goja.Value, depth int) (any, error) {
 	}
 	if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
 		return nil, nil
+	}
+	if _, ok := v.(*goja.Symbol); ok {
+		return script.Unsupported{Type: "symbol"}, nil
 	}
 	switch v.ExportType().Kind().String() {
 	case "string":
@@ -234,23 +322,29 @@ func (r *run) toJS(v any, depth int) goja.Value {
 	return r.vm.ToValue(fmt.Sprint(v))
 }
 
-// installConsole gives the script console.log, info, warn and error.
-func (r *run) installConsole() {
-	console := r.vm.NewObject()
+// installConsole gives the script console.log, info, warn, error and
+// debug. Arguments are turned into text only while the run's output cap
+// has room.
+func (b *box) installConsole() {
+	console := b.vm.NewObject()
 	levels := map[string]slog.Level{
 		"log": slog.LevelInfo, "info": slog.LevelInfo,
 		"warn": slog.LevelWarn, "error": slog.LevelError, "debug": slog.LevelDebug,
 	}
 	for name, level := range levels {
 		_ = console.Set(name, func(call goja.FunctionCall) goja.Value {
+			if b.out == nil || b.out.Done() {
+				return goja.Undefined()
+			}
 			parts := make([]string, len(call.Arguments))
 			for i, a := range call.Arguments {
 				parts[i] = a.String()
 			}
-			r.out.Write(level, strings.Join(parts, " "))
+			b.out.Write(level, strings.Join(parts, " "))
 			return goja.Undefined()
 		})
 	}
-	_ = r.vm.Set("console", console)
+	_ = b.vm.Set("console", console)
 }
+
 var timeUTC = time.UTC

@@ -68,6 +68,9 @@ func (st *state) osDate(L *lua.LState) int {
 		L.Push(dateTable(L, t))
 		return 1
 	}
+	if size := int64(len(format)) * maxConversion; size > st.valueCap {
+		st.tooBig("os.date", size)
+	}
 	L.Push(lua.LString(strftime(t, format)))
 	return 1
 }
@@ -102,14 +105,19 @@ func strftime(t time.Time, format string) string {
 	return b.String()
 }
 
+// maxConversion bounds what one two-byte conversion of os.date expands to.
+const maxConversion = 16
+
+// dateLayouts maps strftime conversions to Go time layouts.
+var dateLayouts = map[byte]string{
+	'a': "Mon", 'A': "Monday", 'b': "Jan", 'B': "January",
+	'c': "Mon Jan  2 15:04:05 2006", 'd': "02", 'H': "15", 'I': "03",
+	'm': "01", 'M': "04", 'p': "PM", 'S': "05", 'x': "01/02/06",
+	'X': "15:04:05", 'y': "06", 'Y': "2006", 'Z': "MST", 'z': "-0700",
+}
+
 func conversion(t time.Time, c byte) string {
-	layouts := map[byte]string{
-		'a': "Mon", 'A': "Monday", 'b': "Jan", 'B': "January",
-		'c': "Mon Jan  2 15:04:05 2006", 'd': "02", 'H': "15", 'I': "03",
-		'm': "01", 'M': "04", 'p': "PM", 'S': "05", 'x': "01/02/06",
-		'X': "15:04:05", 'y': "06", 'Y': "2006", 'Z': "MST", 'z': "-0700",
-	}
-	if l, ok := layouts[c]; ok {
+	if l, ok := dateLayouts[c]; ok {
 		return t.Format(l)
 	}
 	switch c {

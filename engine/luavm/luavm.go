@@ -46,6 +46,9 @@ func (Compiler) Compile(name string, src []byte) (script.Program, error) {
 	if err != nil {
 		return nil, compileError(name, err)
 	}
+	if e := checkConcat(name, proto); e != nil {
+		return nil, e
+	}
 	p := &Program{name: name, proto: proto}
 	if err := p.checkHandle(); err != nil {
 		return nil, err
@@ -59,6 +62,7 @@ func (p *Program) checkHandle() error {
 	st := newState(nil)
 	defer st.L.Close()
 	st.begin(ctx, p.name, nil)
+	defer st.release()
 	if _, err := st.load(p); err != nil {
 		err.Kind = script.ErrCompile
 		return err
@@ -91,10 +95,9 @@ func compileError(name string, err error) *script.Error {
 	return e
 }
 
-// Run implements script.Program. A state is returned to the pool only
-// after a clean run; after an error, a timeout or a panic it is closed.
+// Run implements script.Program on a state from the program's pool.
 func (p *Program) Run(ctx context.Context, msg *script.Message, env *script.Env) (
-	result any, err error) {
+	any, error) {
 	limits := env.Limits.WithDefaults()
 	ctx, cancel := context.WithTimeout(ctx, limits.Timeout)
 	defer cancel()
@@ -102,15 +105,28 @@ func (p *Program) Run(ctx context.Context, msg *script.Message, env *script.Env)
 	if st == nil {
 		st = newState(p)
 	}
+	return p.runOn(ctx, st, msg, env)
+}
+
+// runOn runs the script on st. It never panics. The state goes back to
+// the pool only after a clean run; after an error, a timeout or a panic it
+// is closed, and so is a state that its runs have grown (see maxAdded).
+func (p *Program) runOn(ctx context.Context, st *state, msg *script.Message,
+	env *script.Env) (result any, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			result, err = nil, script.Errorf(script.ErrPanic, p.name, "%v", v)
 		}
-		if err != nil {
+		if st.run != nil {
+			if e := st.run.abort.Load(); e != nil && err == nil {
+				result, err = nil, e
+			}
+		}
+		st.release()
+		if err != nil || !st.end() {
 			st.L.Close()
 			return
 		}
-		st.end()
 		p.pool.Put(st)
 	}()
 	st.begin(ctx, p.name, env)
@@ -119,4 +135,39 @@ func (p *Program) Run(ctx context.Context, msg *script.Message, env *script.Env)
 		return nil, serr
 	}
 	return st.call(handle, msg, env)
+}
+
+// maxConcat is the most values one concatenation expression may join.
+// gopher-lua joins them in one step, out of reach of the watchdog, so the
+// largest string one instruction can make is this many times the largest
+// that exists.
+//
+// TODO(#3): strings grown by '..' are bounded only by the watchdog, which
+// reads the heap between instructions; one instruction joining large
+// strings can still allocate far past the memory limit before it looks.
+const maxConcat = 64
+
+// checkConcat refuses a chunk with a wider concatenation than maxConcat.
+func checkConcat(name string, proto *lua.FunctionProto) *script.Error {
+	for pc, inst := range proto.Code {
+		if int(inst>>26) != lua.OP_CONCAT {
+			continue
+		}
+		b, c := int(inst&0x1ff), int(inst>>9)&0x1ff
+		if n := c - b + 1; n > maxConcat {
+			e := script.Errorf(script.ErrCompile, name,
+				"one expression joins %d values with '..', over the limit of %d; "+
+					"use table.concat", n, maxConcat)
+			if pc < len(proto.DbgSourcePositions) {
+				e.Location = fmt.Sprintf("%s:%d", name, proto.DbgSourcePositions[pc])
+			}
+			return e
+		}
+	}
+	for _, inner := range proto.FunctionPrototypes {
+		if e := checkConcat(name, inner); e != nil {
+			return e
+		}
+	}
+	return nil
 }

@@ -4,20 +4,40 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/lamlhost/lamlhost/engine/sandbox"
 	"github.com/lamlhost/lamlhost/engine/script"
 )
 
-// Sizes of a state's stacks. The registry may grow to the cap, so that a
-// script can build and unpack a few thousand values (case L3), and no more.
+// Sizes of a state's stacks. The call stack keeps gopher-lua's default,
+// which stops deep recursion cleanly. The registry (the value stack) may
+// grow to the cap, so that a script can build and unpack some thousands
+// of values (case L3), and no more: gopher-lua grows it by a fixed step,
+// copying it every time, so a large cap makes one unpack({}, 1, 2^31)
+// copy for seconds before it overflows.
 const (
-	callStackSize   = 200
-	registrySize    = 1024
-	registryMaxSize = 256 * 1024
+	registrySize     = 1024
+	registryMaxSize  = 64 * 1024
+	registryGrowStep = 4096
 )
+
+// maxArrayIndex lowers gopher-lua's MaxArrayIndex (64M): a table's array
+// part grows up to the index assigned, so `t[67108863] = 1` allocated a
+// gigabyte in one instruction. Integer keys past it live in the hash part.
+//
+// TODO(#3): `t[4194303] = 1` still allocates 64 MiB in one instruction,
+// before the watchdog can look; gopher-lua offers no hook on table writes.
+const maxArrayIndex = 1 << 22
+
+func init() {
+	// A process-wide setting of gopher-lua, read on every table write;
+	// set before any state exists.
+	lua.MaxArrayIndex = maxArrayIndex
+}
 
 // removed names the base functions a script must not reach: they load code
 // or files, run the whole process's GC, swap environments, or print to the
@@ -30,14 +50,34 @@ var removed = []string{
 // state is one LState with what a run needs, and the snapshot that undoes a
 // run's changes to globals and libraries.
 type state struct {
-	L    *lua.LState
-	snap []tableSnap
-	env  *lua.LTable
-	ctx  context.Context
-	name string
-	loc  *time.Location
-	out  *script.Output
-	t0   time.Time
+	L        *lua.LState
+	snap     []tableSnap
+	env      *lua.LTable
+	ctx      context.Context
+	run      *control
+	name     string
+	loc      *time.Location
+	out      *script.Output
+	t0       time.Time
+	valueCap int64
+	ticks    uint32
+	extra    []lua.LValue
+	seen     map[lua.LValue]struct{}
+}
+
+// control is how one run is stopped: the first error wins, and the run's
+// context is cancelled so that the next instruction raises. A run has its
+// own, so that a late stop cannot reach the next run on the same state.
+type control struct {
+	abort  atomic.Pointer[script.Error]
+	cancel context.CancelCauseFunc
+	done   func()
+}
+
+func (c *control) stop(e *script.Error) {
+	if c.abort.CompareAndSwap(nil, e) {
+		c.cancel(e)
+	}
 }
 
 // tableSnap is the content and metatable of one shared table.
@@ -50,10 +90,10 @@ type tableSnap struct {
 func newState(_ *Program) *state {
 	L := lua.NewState(lua.Options{
 		SkipOpenLibs:     true,
-		CallStackSize:    callStackSize,
+		CallStackSize:    lua.CallStackSize,
 		RegistrySize:     registrySize,
 		RegistryMaxSize:  registryMaxSize,
-		RegistryGrowStep: 1024,
+		RegistryGrowStep: registryGrowStep,
 	})
 	st := &state{L: L}
 	st.openLibs()
@@ -86,43 +126,73 @@ func (st *state) openLibs() {
 	os.RawSetString("clock", L.NewFunction(st.osClock))
 	g.RawSetString("os", os)
 	g.RawSetString("utf8", openUTF8(L))
+	if t, ok := g.RawGetString("string").(*lua.LTable); ok {
+		st.installStrings(t)
+	}
+	if t, ok := g.RawGetString("table").(*lua.LTable); ok {
+		st.installTables(t)
+	}
 }
 
-// takeSnapshot records the globals, every library table and the string
-// metatable as they are before any script ran.
+// takeSnapshot records every table reachable from the globals and the
+// string metatable, as they are before any script ran: their contents and
+// their metatables. Library functions are Go functions without state of
+// their own, so undoing changes to these tables undoes every change a run
+// can make to what the next run sees.
 func (st *state) takeSnapshot() {
 	L := st.L
-	tables := []*lua.LTable{st.env}
-	st.env.ForEach(func(_, v lua.LValue) {
-		if t, ok := v.(*lua.LTable); ok && t != st.env {
-			tables = append(tables, t)
+	seen := map[*lua.LTable]bool{}
+	var visit func(t *lua.LTable)
+	visit = func(t *lua.LTable) {
+		if seen[t] {
+			return
 		}
-	})
-	if mt, ok := L.GetMetatable(lua.LString("")).(*lua.LTable); ok {
-		tables = append(tables, mt)
-	}
-	for _, t := range tables {
+		seen[t] = true
 		s := tableSnap{t: t, meta: L.GetMetatable(t), vals: map[lua.LValue]lua.LValue{}}
-		t.ForEach(func(k, v lua.LValue) { s.vals[k] = v })
+		var inner []*lua.LTable
+		t.ForEach(func(k, v lua.LValue) {
+			s.vals[k] = v
+			if vt, ok := v.(*lua.LTable); ok {
+				inner = append(inner, vt)
+			}
+		})
 		st.snap = append(st.snap, s)
+		for _, vt := range inner {
+			visit(vt)
+		}
+	}
+	visit(st.env)
+	if mt, ok := L.GetMetatable(lua.LString("")).(*lua.LTable); ok {
+		visit(mt)
 	}
 }
+
+// maxAdded is how many distinct keys runs may add to the shared tables of
+// a state before it is retired. gopher-lua keeps every key ever set in a
+// table's key index, even once deleted, so a state whose runs keep adding
+// new names would grow for as long as it is reused.
+const maxAdded = 1024
 
 // restore undoes every change a run made to the snapshot's tables: keys
 // added are removed, keys changed or removed get their first value back,
-// metatables are reset.
-func (st *state) restore() {
+// metatables are reset. It reports false when the state should not be
+// reused: runs added too many distinct keys to shared tables, or array
+// items, whose storage gopher-lua keeps.
+func (st *state) restore() bool {
 	L := st.L
-	var extra []lua.LValue
+	reusable := true
 	for _, s := range st.snap {
-		extra, live := extra[:0], 0
-		s.t.ForEach(func(k, v lua.LValue) {
+		extra, live := st.extra[:0], 0
+		for k, v := s.t.Next(lua.LNil); k != lua.LNil; k, v = s.t.Next(k) {
 			live++
 			if old, ok := s.vals[k]; !ok || old != v {
 				extra = append(extra, k)
 			}
-		})
+		}
 		for _, k := range extra {
+			if _, ok := s.vals[k]; !ok {
+				reusable = st.added(k) && reusable
+			}
 			s.t.RawSet(k, lua.LNil)
 		}
 		if len(extra) > 0 || live != len(s.vals) {
@@ -135,32 +205,102 @@ func (st *state) restore() {
 		if L.GetMetatable(s.t) != s.meta {
 			L.SetMetatable(s.t, s.meta)
 		}
+		st.extra = extra[:0]
 	}
 	L.Env = st.env
 	L.G.Global = st.env
 	L.SetTop(0)
+	return reusable
 }
 
-// begin prepares the state for one run under ctx.
+// added records a key a run added to a shared table, and reports whether
+// the state may still be reused.
+func (st *state) added(k lua.LValue) bool {
+	if n, ok := k.(lua.LNumber); ok && float64(n) >= 1 && n == lua.LNumber(int64(n)) {
+		return false
+	}
+	if st.seen == nil {
+		st.seen = map[lua.LValue]struct{}{}
+	}
+	st.seen[k] = struct{}{}
+	return len(st.seen) <= maxAdded
+}
+
+// begin prepares the state for one run under ctx: the limits, the output,
+// the deadline, and the watchdog that may stop it.
 func (st *state) begin(ctx context.Context, name string, env *script.Env) {
-	st.ctx, st.name, st.loc, st.t0 = ctx, name, time.UTC, time.Now()
+	limits := script.Limits{}.WithDefaults()
 	var logger *slog.Logger
-	limit := 0
+	var wd script.Watchdog = sandbox.Default()
+	st.loc = time.UTC
 	if env != nil {
-		logger, limit = env.Logger, env.Limits.WithDefaults().Output
+		limits, logger = env.Limits.WithDefaults(), env.Logger
 		if env.Location != nil {
 			st.loc = env.Location
 		}
+		if env.Watchdog != nil {
+			wd = env.Watchdog
+		}
 	}
-	st.out = script.NewOutput(logger, limit)
+	c := &control{}
+	ctx, c.cancel = context.WithCancelCause(ctx)
+	c.done = wd.Watch(limits.Memory, func(e *script.Error) {
+		named := *e
+		named.Script = name
+		c.stop(&named)
+	})
+	st.ctx, st.run, st.name, st.t0 = ctx, c, name, time.Now()
+	st.valueCap = limits.ValueCap()
+	st.out = script.NewOutput(logger, limits.Output)
 	st.L.SetContext(ctx)
 }
 
-// end clears what the run left so that the state can serve the next one.
-func (st *state) end() {
+// release ends the run's watch and context.
+func (st *state) release() {
+	if st.run != nil {
+		st.run.done()
+		st.run.cancel(nil)
+	}
+}
+
+// end clears what the run left so that the state can serve the next one,
+// and reports whether it can.
+func (st *state) end() bool {
 	st.L.RemoveContext()
-	st.restore()
-	st.ctx, st.out = nil, nil
+	st.ctx, st.out, st.run = nil, nil, nil
+	return st.restore()
+}
+
+// check raises a Lua error when the run was stopped or passed its deadline.
+// Go loops inside library functions call it: gopher-lua checks the
+// context only between instructions.
+func (st *state) check() {
+	if st.run != nil {
+		if e := st.run.abort.Load(); e != nil {
+			st.L.RaiseError("%s", e.Msg)
+		}
+	}
+	if st.ctx != nil && st.ctx.Err() != nil {
+		st.L.RaiseError("the run passed its time limit")
+	}
+}
+
+// tick is check for tight loops: it looks every so many steps.
+func (st *state) tick() {
+	st.ticks++
+	if st.ticks%1024 == 0 {
+		st.check()
+	}
+}
+
+// tooBig stops the run because a library function would build a value
+// past the value cap. A pcall in the script may catch the error raised
+// here, but the cancelled context raises again at the next instruction.
+func (st *state) tooBig(what string, size int64) {
+	e := script.Errorf(script.ErrMemory, st.name,
+		"%s would build %d bytes, over the cap of %d for one value", what, size, st.valueCap)
+	st.run.stop(e)
+	st.L.RaiseError("%s", e.Msg)
 }
 
 // load runs the chunk's top level and finds handle: the global of that name
@@ -198,8 +338,14 @@ func (st *state) call(fn *lua.LFunction, msg *script.Message, env *script.Env) (
 	return st.export(ret, 0)
 }
 
-// luaError turns what gopher-lua returned into a typed script error.
+// luaError turns what gopher-lua returned into a typed script error. A run
+// stopped by its control reports why.
 func (st *state) luaError(err error) *script.Error {
+	if st.run != nil {
+		if e := st.run.abort.Load(); e != nil {
+			return e
+		}
+	}
 	if st.ctx != nil && st.ctx.Err() != nil {
 		return script.Errorf(script.ErrTimeout, st.name, "the run passed its time limit")
 	}
@@ -227,9 +373,10 @@ func (st *state) luaError(err error) *script.Error {
 			msg = strings.TrimSpace(text)
 		}
 	}
-	if strings.Contains(msg, "stack overflow") {
+	if strings.Contains(msg, "stack overflow") ||
+		strings.Contains(msg, "registry overflow") {
 		e.Kind = script.ErrLimit
 	}
-	e.Msg = msg
+	e.Msg = script.Abbrev(msg)
 	return e
 }

@@ -26,7 +26,7 @@ func Nesting(src []byte) int {
 
 // CheckSource refuses a source that is over MaxSource bytes or nested
 // deeper than MaxNesting, before any parser sees it.
-func CheckSource(name string, src []byte) error {
+func CheckSource(name string, src []byte) *Error {
 	if len(src) > MaxSource {
 		return Errorf(ErrCompile, name, "the file is %d bytes, over the limit of %d",
 			len(src), MaxSource)

@@ -3,6 +3,7 @@ package script
 import (
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // Sentinels for errors.Is. Every *Error unwraps to exactly one of them.
@@ -55,5 +56,23 @@ func (e *Error) Unwrap() error { return e.Kind }
 
 // Errorf returns an *Error of the given kind.
 func Errorf(kind error, name, format string, args ...any) *Error {
-	return &Error{Kind: kind, Script: name, Msg: fmt.Sprintf(format, args...)}
+	return &Error{Kind: kind, Script: name, Msg: Abbrev(fmt.Sprintf(format, args...))}
+}
+
+// MaxMessage is the longest error message kept. A script can make an
+// engine's message as long as its own values (a regular expression source,
+// a thrown string); logs get the start and a note of what was cut.
+const MaxMessage = 1000
+
+// Abbrev cuts msg to MaxMessage bytes, on a UTF-8 boundary, and says how
+// much was left out.
+func Abbrev(msg string) string {
+	if len(msg) <= MaxMessage {
+		return msg
+	}
+	cut := MaxMessage
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d more bytes)", msg[:cut], len(msg)-cut)
 }

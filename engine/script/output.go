@@ -3,6 +3,7 @@ package script
 import (
 	"context"
 	"log/slog"
+	"unicode/utf8"
 )
 
 // Output forwards a script's console or print lines to the host logger and
@@ -18,6 +19,10 @@ func NewOutput(logger *slog.Logger, limit int) *Output {
 	return &Output{logger: logger, left: limit}
 }
 
+// Done reports whether nothing more will be written, so that callers can
+// skip turning values into text.
+func (o *Output) Done() bool { return o.logger == nil || o.truncated }
+
 // Write logs one line at level. Past the cap, one last line says the output
 // was truncated, and later lines are dropped.
 func (o *Output) Write(level slog.Level, line string) {
@@ -25,7 +30,11 @@ func (o *Output) Write(level slog.Level, line string) {
 		return
 	}
 	if len(line) > o.left {
-		line = line[:o.left]
+		cut := o.left
+		for cut > 0 && !utf8.RuneStart(line[cut]) {
+			cut--
+		}
+		line = line[:cut]
 		o.truncated = true
 	}
 	o.left -= len(line)

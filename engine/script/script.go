@@ -41,6 +41,20 @@ type Env struct {
 	Logger *slog.Logger
 	// Limits bounds the run.
 	Limits Limits
+	// Watchdog stops the run when the process heap grows past its memory
+	// limit. Nil means the process-wide default watchdog.
+	Watchdog Watchdog
+}
+
+// Watchdog watches the process heap on behalf of running scripts. The heap
+// is shared, so a watchdog can only guess which run grew it; see the
+// sandbox package for the heuristic.
+type Watchdog interface {
+	// Watch registers a run that may allocate limit bytes. stop is called
+	// at most once, from another goroutine, with an *Error of kind
+	// ErrMemory when the watchdog decides the run must end. The returned
+	// func unregisters the run; it must be called when the run is over.
+	Watch(limit int64, stop func(*Error)) (done func())
 }
 
 // Limits bounds one script run. Zero values mean the defaults below.
@@ -60,6 +74,9 @@ const (
 	DefaultOutput  = 16 << 10
 	// MaxSource is the largest script file accepted at load.
 	MaxSource = 256 << 10
+	// minValueCap is the smallest ValueCap, whatever Memory says, so that
+	// a reply of the largest allowed size can always be built.
+	minValueCap = 256 << 10
 )
 
 // WithDefaults returns l with every zero field set to its default.
@@ -76,6 +93,15 @@ func (l Limits) WithDefaults() Limits {
 	return l
 }
 
+// ValueCap is the largest single value, in bytes, that one built-in call
+// (string repetition, padding, joining, formatting, a buffer) may create:
+// a sixteenth of Memory, 4 MiB at the default, and never under 256 KiB.
+// Built-ins refuse before allocating, so no one call can take the process
+// down; growth across many calls is the watchdog's business.
+func (l Limits) ValueCap() int64 {
+	return max(l.WithDefaults().Memory/16, minValueCap)
+}
+
 // Program is one compiled version of one script. It is safe for concurrent
 // use: every Run starts from fresh global state.
 type Program interface {
@@ -88,7 +114,7 @@ type Program interface {
 }
 
 // Compiler turns a script source into a Program. Compile fails with an
-// *Error of kind KindCompile that carries the location of the problem.
+// *Error of kind ErrCompile that carries the location of the problem.
 type Compiler interface {
 	Compile(name string, src []byte) (Program, error)
 }

@@ -1,0 +1,174 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lamlhost/lamlhost/engine/config"
+	"github.com/lamlhost/lamlhost/engine/registry"
+	"github.com/lamlhost/lamlhost/engine/script"
+)
+
+// sleeper is a script that takes a while. Unless stubborn, it stops when
+// its context ends, as the engines do between instructions.
+type sleeper struct {
+	d        time.Duration
+	stubborn bool
+	panics   bool
+}
+
+// Name implements script.Program.
+func (s sleeper) Name() string { return "sleeper.js" }
+
+// Run implements script.Program.
+func (s sleeper) Run(ctx context.Context, _ *script.Message, env *script.Env) (any, error) {
+	if s.panics {
+		panic("engine bug")
+	}
+	ctx, cancel := context.WithTimeout(ctx, env.Limits.WithDefaults().Timeout)
+	defer cancel()
+	select {
+	case <-time.After(s.d):
+		return "ok", nil
+	case <-ctx.Done():
+		if s.stubborn {
+			time.Sleep(s.d)
+		}
+		return nil, script.Errorf(script.ErrTimeout, s.Name(), "the run passed its time limit")
+	}
+}
+
+func route(number string, p script.Program, timeout time.Duration) *registry.Route {
+	return &registry.Route{
+		Number:   number,
+		Script:   &registry.Script{Path: "scripts/" + p.Name(), Program: p},
+		Settings: &config.Number{Timeout: config.Duration(timeout), Location: time.UTC},
+	}
+}
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func answer(d *Dispatcher, rt *registry.Route) Answer {
+	return d.Answer(context.Background(), rt, &script.Message{From: "+15550100001",
+		To: rt.Number})
+}
+
+// The defaults are CPUs × 4 runs in flight, and half the CPUs per number.
+func TestDefaults(t *testing.T) {
+	d := New(quiet, Options{})
+	if got, want := cap(d.slots), runtime.NumCPU()*4; got != want {
+		t.Errorf("MaxInFlight %d, want %d", got, want)
+	}
+	if got, want := d.lanes.per, max(runtime.NumCPU()/2, 1); got != want {
+		t.Errorf("MaxPerNumber %d, want %d", got, want)
+	}
+}
+
+// Past the server's slots, a request waits QueueWait, then gets the error
+// answer.
+func TestBusyAfterQueueWait(t *testing.T) {
+	d := New(quiet, Options{MaxInFlight: 2, MaxPerNumber: 2, QueueWait: 50 * time.Millisecond})
+	slow := sleeper{d: 300 * time.Millisecond}
+	var wg sync.WaitGroup
+	for _, n := range []string{"+15550100001", "+15550100002"} {
+		wg.Go(func() { answer(d, route(n, slow, time.Second)) })
+	}
+	time.Sleep(50 * time.Millisecond)
+	a := answer(d, route("+15550100003", slow, time.Second))
+	if !errors.Is(a.Err, script.ErrBusy) || a.Status != 500 {
+		t.Fatalf("got %d %v, want busy", a.Status, a.Err)
+	}
+	wg.Wait()
+	if a := answer(d, route("+15550100003", sleeper{}, time.Second)); a.Err != nil {
+		t.Fatalf("after the others ended: %v", a.Err)
+	}
+}
+
+// One number cannot hold more than its lane, and its queue holds no server
+// slot: another number still runs at once.
+func TestLaneBoundsOneNumber(t *testing.T) {
+	d := New(quiet, Options{MaxInFlight: 4, MaxPerNumber: 1, QueueWait: 50 * time.Millisecond})
+	slow := route("+15550100001", sleeper{d: 300 * time.Millisecond}, time.Second)
+	go answer(d, slow)
+	time.Sleep(20 * time.Millisecond)
+	if a := answer(d, slow); !errors.Is(a.Err, script.ErrBusy) {
+		t.Fatalf("second run of the same number: %v, want busy", a.Err)
+	}
+	if a := answer(d, route("+15550100002", sleeper{}, time.Second)); a.Err != nil {
+		t.Fatalf("another number: %v", a.Err)
+	}
+}
+
+// A run that does not stop at its deadline is answered at the deadline
+// plus Grace, and keeps its slot until it really ends.
+func TestGrace(t *testing.T) {
+	d := New(quiet, Options{MaxInFlight: 4, MaxPerNumber: 1})
+	rt := route("+15550100001", sleeper{d: 500 * time.Millisecond, stubborn: true},
+		100*time.Millisecond)
+	start := time.Now()
+	a := answer(d, rt)
+	took := time.Since(start)
+	if !errors.Is(a.Err, script.ErrTimeout) {
+		t.Fatalf("got %v, want a timeout", a.Err)
+	}
+	if took > 100*time.Millisecond+Grace+300*time.Millisecond {
+		t.Errorf("answered after %v", took)
+	}
+	if a := answer(d, rt); !errors.Is(a.Err, script.ErrBusy) {
+		t.Fatalf("while the late run goes on: %v, want busy", a.Err)
+	}
+	time.Sleep(600 * time.Millisecond)
+	d.lanes.mu.Lock()
+	left := len(d.lanes.byName)
+	d.lanes.mu.Unlock()
+	if left != 0 {
+		t.Errorf("%d lanes left after every run ended", left)
+	}
+}
+
+// A panic in an engine is an error answer, not the end of the process.
+func TestPanicInEngine(t *testing.T) {
+	d := New(quiet, Options{})
+	a := answer(d, route("+15550100001", sleeper{panics: true}, time.Second))
+	if !errors.Is(a.Err, script.ErrPanic) || a.Status != 500 {
+		t.Fatalf("got %d %v", a.Status, a.Err)
+	}
+}
+
+// hog is a script stopped for memory.
+type hog struct{}
+
+// Name implements script.Program.
+func (hog) Name() string { return "hog.js" }
+
+// Run implements script.Program.
+func (hog) Run(context.Context, *script.Message, *script.Env) (any, error) {
+	return nil, script.Errorf(script.ErrMemory, "hog.js", "stopped")
+}
+
+// A number whose run was stopped for memory waits MemoryCooldown before
+// its next run; the other numbers and the server's slots do not.
+func TestMemoryCooldown(t *testing.T) {
+	d := New(quiet, Options{MaxInFlight: 1, MaxPerNumber: 1, MemoryCooldown: 300 * time.Millisecond})
+	rt := route("+15550100001", hog{}, time.Second)
+	if a := answer(d, rt); !errors.Is(a.Err, script.ErrMemory) {
+		t.Fatalf("got %v", a.Err)
+	}
+	time.Sleep(10 * time.Millisecond)
+	if a := answer(d, rt); !errors.Is(a.Err, script.ErrBusy) {
+		t.Fatalf("right after: %v, want busy", a.Err)
+	}
+	if a := answer(d, route("+15550100002", sleeper{}, time.Second)); a.Err != nil {
+		t.Fatalf("another number: %v", a.Err)
+	}
+	time.Sleep(350 * time.Millisecond)
+	if a := answer(d, rt); !errors.Is(a.Err, script.ErrMemory) {
+		t.Fatalf("after the cool-down: %v", a.Err)
+	}
+}

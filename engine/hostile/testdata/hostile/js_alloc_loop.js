@@ -1,0 +1,8 @@
+// about: an array that grows until the watchdog stops it
+// expect: memory
+// timeout: 3000ms
+// memory: 16MiB
+function handle(msg, ctx) {
+  const a = [];
+  for (;;) a.push("x".repeat(512) + a.length);
+}

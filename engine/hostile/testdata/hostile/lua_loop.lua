@@ -1,0 +1,5 @@
+-- about: a loop that never ends
+-- expect: timeout
+function handle(msg, ctx)
+  while true do end
+end
