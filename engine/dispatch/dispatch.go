@@ -165,17 +165,22 @@ func (d *Dispatcher) run(ctx context.Context, prog script.Program, msg *script.M
 	start := time.Now()
 	done := make(chan outcome, 1)
 	go func() {
-		defer held.own()
 		var o outcome
 		defer func() {
 			if v := recover(); v != nil {
 				o = outcome{err: script.Errorf(script.ErrPanic, prog.Name(), "%v", v)}
 			}
+			// Slots go back before the answer does, so that the next
+			// message of the number never finds its own run's slot taken.
 			held.server()
-			done <- o
-			if errors.Is(o.err, script.ErrMemory) {
-				time.Sleep(d.cool)
+			if !errors.Is(o.err, script.ErrMemory) {
+				held.own()
+				done <- o
+				return
 			}
+			done <- o
+			time.Sleep(d.cool)
+			held.own()
 		}()
 		o.v, o.err = prog.Run(ctx, msg, env)
 	}()

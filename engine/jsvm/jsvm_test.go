@@ -32,7 +32,7 @@ func TestHostPanicIsAnError(t *testing.T) {
 	p := compile(t, `function handle() { return boom(); }`)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	b := newBox()
+	b := newBox(true)
 	_ = b.vm.Set("boom", func(goja.FunctionCall) goja.Value { panic("host function failed") })
 	r := newRun(ctx, p, env(time.Second), b)
 	defer r.close()
@@ -181,7 +181,7 @@ func BenchmarkRunCold(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		r := newRun(ctx, p, e, newBox())
+		r := newRun(ctx, p, e, newBox(true))
 		if _, err := r.run(msg, e); err != nil {
 			b.Fatal(err)
 		}
@@ -194,7 +194,7 @@ func BenchmarkRunCold(b *testing.B) {
 func BenchmarkPrepare(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		newBox()
+		newBox(true)
 	}
 }
 

@@ -15,72 +15,107 @@ import (
 	"github.com/lamlhost/lamlhost/engine/script"
 )
 
-// box is a runtime prepared for exactly one run: fresh globals, guarded
-// built-ins and a console whose output goes where the run says.
+// box is a prepared runtime: guarded built-ins, frozen unless the script
+// needs to change them, and a console whose output goes where the current
+// run says. After a clean run, a frozen box's reset removes what the run
+// added to the global object and the box serves the next run; after any
+// failure, and after every run of an unfrozen box, it is dropped.
 type box struct {
-	vm  *goja.Runtime
-	g   *guard
-	out *script.Output
+	vm    *goja.Runtime
+	g     *guard
+	out   *script.Output
+	reset func() bool
 }
 
-func newBox() *box {
+func newBox(frozen bool) *box {
 	keepRegexpClock()
 	vm := goja.New()
 	vm.SetParserOptions(parser.WithDisableSourceMaps)
 	vm.SetMaxCallStackSize(MaxCallStack)
 	b := &box{vm: vm, g: newGuard(vm)}
 	b.installConsole()
+	if !frozen {
+		return b
+	}
+	b.g.arm("harden.js", script.Limits{}.WithDefaults(), time.Now().Add(time.Minute))
+	reset, err := harden(vm)
+	if err != nil {
+		panic(err) // the hardening source is ours and fixed: a bug, not input
+	}
+	b.reset = reset
 	return b
 }
 
-// spareBoxes is how many prepared runtimes wait for runs. Guarding the
-// built-ins costs far more than the run of a small handler, so runtimes
-// are prepared ahead, each for one run, by a goroutine that starts when a
-// run ends: preparing the next runtime does not compete with the run that
-// needs one.
-const spareBoxes = 4
-
-var spares = struct {
+// pool holds prepared runtimes of one kind: frozen ones, reused after
+// clean runs, or unfrozen ones, each for a single run. Preparing one
+// (guards, freezing) costs far more than the run of a small handler, so a
+// goroutine prepares spares ahead when one was used up.
+type pool struct {
+	frozen    bool
 	ch        chan *box
 	refilling atomic.Bool
-}{ch: make(chan *box, spareBoxes)}
+}
 
-// takeBox returns a prepared runtime, or prepares one when none is ready.
-func takeBox() *box {
+var (
+	frozenBoxes = &pool{frozen: true, ch: make(chan *box, 32)}
+	freshBoxes  = &pool{frozen: false, ch: make(chan *box, 4)}
+)
+
+// boxes returns the pool a program's runs take their runtimes from.
+func boxes(p *Program) *pool {
+	if p.fresh {
+		return freshBoxes
+	}
+	return frozenBoxes
+}
+
+// take returns a prepared runtime, or prepares one when none is ready.
+func (p *pool) take() *box {
 	select {
-	case b := <-spares.ch:
+	case b := <-p.ch:
 		return b
 	default:
-		return newBox()
+		return newBox(p.frozen)
+	}
+}
+
+// put returns a runtime after a clean run, if there is room.
+func (p *pool) put(b *box) bool {
+	select {
+	case p.ch <- b:
+		return true
+	default:
+		return false
 	}
 }
 
 // refill tops the spares up in the background, unless that is under way.
-func refill() {
-	if len(spares.ch) == cap(spares.ch) || !spares.refilling.CompareAndSwap(false, true) {
+func (p *pool) refill() {
+	if len(p.ch) == cap(p.ch) || !p.refilling.CompareAndSwap(false, true) {
 		return
 	}
 	go func() {
-		defer spares.refilling.Store(false)
-		for len(spares.ch) < cap(spares.ch) {
-			select {
-			case spares.ch <- newBox():
-			default:
+		defer p.refilling.Store(false)
+		for len(p.ch) < cap(p.ch) {
+			if !p.put(newBox(p.frozen)) {
 				return
 			}
 		}
 	}()
 }
 
-// run is one execution of a program in its own runtime.
+// run is one execution of a program in a prepared runtime.
 type run struct {
-	ctx  context.Context
-	prg  *Program
-	vm   *goja.Runtime
-	g    *guard
-	stop func() bool
-	done func()
-	out  *script.Output
+	ctx    context.Context
+	prg    *Program
+	box    *box
+	vm     *goja.Runtime
+	g      *guard
+	stop   func() bool
+	done   func()
+	out    *script.Output
+	handle goja.Callable
+	clean  bool // the run ended without any error; the box may serve again
 }
 
 // newRun arms the prepared runtime b for one run of p.
@@ -97,7 +132,7 @@ func newRun(ctx context.Context, p *Program, env *script.Env, b *box) *run {
 	deadline, _ := ctx.Deadline()
 	b.g.arm(p.name, limits, deadline)
 	b.out = script.NewOutput(logger, limits.Output)
-	r := &run{ctx: ctx, prg: p, vm: b.vm, g: b.g, out: b.out}
+	r := &run{ctx: ctx, prg: p, box: b, vm: b.vm, g: b.g, out: b.out}
 	r.stop = context.AfterFunc(ctx, func() { b.g.stop(b.g.timeout()) })
 	r.done = wd.Watch(limits.Memory, func(e *script.Error) {
 		named := *e
@@ -107,21 +142,36 @@ func newRun(ctx context.Context, p *Program, env *script.Env, b *box) *run {
 	return r
 }
 
+// close ends the run. The box goes back to the spares only when the run
+// was clean, no stop is pending or landed, and the global object could be
+// reset; otherwise it is dropped and a fresh one prepared.
 func (r *run) close() {
-	r.stop()
+	pending := r.stop()
 	r.done()
-	refill()
+	b, p := r.box, boxes(r.prg)
+	b.out = nil
+	if p.frozen && r.clean && pending && r.g.stopped() == nil && b.reset() {
+		b.vm.ClearInterrupt()
+		if p.put(b) {
+			return
+		}
+	}
+	p.refill()
 }
 
-// load runs the program's top level and checks that handle is a function.
+// load runs the program's top level, which returns handle: the source is
+// wrapped in a function (see wrapSource).
 func (r *run) load() *script.Error {
-	if _, err := r.vm.RunProgram(r.prg.prg); err != nil {
+	v, err := r.vm.RunProgram(r.prg.prg)
+	if err != nil {
 		return r.error(err)
 	}
-	if _, ok := goja.AssertFunction(r.vm.Get("handle")); !ok {
+	handle, ok := goja.AssertFunction(v)
+	if !ok {
 		return script.Errorf(script.ErrCompile, r.prg.name,
 			"the script defines no function handle(msg, ctx)")
 	}
+	r.handle = handle
 	return nil
 }
 
@@ -135,8 +185,7 @@ func (r *run) error(err error) *script.Error {
 
 // call runs handle(msg, ctx) and converts its result.
 func (r *run) call(msg *script.Message, env *script.Env) (any, error) {
-	handle, _ := goja.AssertFunction(r.vm.Get("handle"))
-	ret, err := handle(goja.Undefined(), r.message(msg), r.context(env))
+	ret, err := r.handle(goja.Undefined(), r.message(msg), r.context(env))
 	if err != nil {
 		return nil, r.error(err)
 	}
@@ -154,6 +203,7 @@ func (r *run) call(msg *script.Message, env *script.Env) (any, error) {
 	if cerr != nil {
 		return nil, cerr
 	}
+	r.clean = true
 	return out, nil
 }
 

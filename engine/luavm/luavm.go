@@ -1,7 +1,7 @@
 // Package luavm runs Lua 5.1 scripts in gopher-lua. A script is compiled
 // once per version into a shared FunctionProto; runs borrow an LState from
-// the program's pool and every run starts from the pristine globals and
-// libraries the state had when it was built.
+// a free list shared by all scripts, and every run starts from the
+// pristine globals and libraries the state had when it was built.
 package luavm
 
 import (
@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"sync"
 
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
@@ -22,11 +21,10 @@ import (
 // Compiler compiles Lua sources. It implements script.Compiler.
 type Compiler struct{}
 
-// Program is one compiled Lua script and its pool of states.
+// Program is one compiled Lua script.
 type Program struct {
 	name  string
 	proto *lua.FunctionProto
-	pool  sync.Pool
 }
 
 // Name implements script.Program.
@@ -95,21 +93,31 @@ func compileError(name string, err error) *script.Error {
 	return e
 }
 
-// Run implements script.Program on a state from the program's pool.
+// Run implements script.Program on a state from the free list.
 func (p *Program) Run(ctx context.Context, msg *script.Message, env *script.Env) (
 	any, error) {
 	limits := env.Limits.WithDefaults()
 	ctx, cancel := context.WithTimeout(ctx, limits.Timeout)
 	defer cancel()
-	st, _ := p.pool.Get().(*state)
-	if st == nil {
+	var st *state
+	select {
+	case st = <-states:
+	default:
 		st = newState(p)
 	}
 	return p.runOn(ctx, st, msg, env)
 }
 
+// states holds clean states for any program's next run. A state is not
+// tied to a program: every run loads its chunk afresh and every clean run
+// restores the pristine globals, so one free list serves every script
+// and a server with many scripts keeps as few states as one with one. It
+// is a bounded list rather than a sync.Pool, which a garbage collection
+// would empty: building a state costs far more than a run.
+var states = make(chan *state, 64)
+
 // runOn runs the script on st. It never panics. The state goes back to
-// the pool only after a clean run; after an error, a timeout or a panic it
+// the free list only after a clean run; after an error, a timeout or a panic it
 // is closed, and so is a state that its runs have grown (see maxAdded).
 func (p *Program) runOn(ctx context.Context, st *state, msg *script.Message,
 	env *script.Env) (result any, err error) {
@@ -127,7 +135,11 @@ func (p *Program) runOn(ctx context.Context, st *state, msg *script.Message,
 			st.L.Close()
 			return
 		}
-		p.pool.Put(st)
+		select {
+		case states <- st:
+		default:
+			st.L.Close()
+		}
 	}()
 	st.begin(ctx, p.name, env)
 	handle, serr := st.load(p)

@@ -261,8 +261,7 @@ func BenchmarkRunCold(b *testing.B) {
 	e := env(time.Second)
 	b.ReportAllocs()
 	for b.Loop() {
-		p.pool.Put(newState(p))
-		if _, err := p.Run(context.Background(), msg, e); err != nil {
+		if _, err := p.runOn(context.Background(), newState(p), msg, e); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -277,18 +276,30 @@ func TestStateRetiredWhenGrown(t *testing.T) {
 		if _, err := p.Run(context.Background(), m, env(time.Second)); err != nil {
 			t.Fatal(err)
 		}
-		if st, ok := p.pool.Get().(*state); ok {
+		select {
+		case st := <-states:
 			if len(st.seen) > maxAdded {
 				t.Fatalf("a state with %d added keys was pooled", len(st.seen))
 			}
-			p.pool.Put(st)
+			states <- st
+		default:
 		}
 	}
 	arr := compile(t, `function handle() _G[3] = true return "ok" end`)
 	if _, err := arr.Run(context.Background(), msg, env(time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	if st, ok := arr.pool.Get().(*state); ok && st.env.RawGetInt(3) != lua.LNil {
+	if st, ok := peekState(); ok && st.env.RawGetInt(3) != lua.LNil {
 		t.Fatal("an array item survived the run")
+	}
+}
+
+// peekState takes a state from the free list, if one is there.
+func peekState() (*state, bool) {
+	select {
+	case st := <-states:
+		return st, true
+	default:
+		return nil, false
 	}
 }

@@ -54,7 +54,7 @@ func BenchmarkInbound(b *testing.B) {
 				rec := httptest.NewRecorder()
 				c.h.ServeHTTP(rec, req)
 				if rec.Code != 200 || !strings.Contains(rec.Body.String(), "&lt;friend&gt;") {
-					b.Fatalf("got %d %q", rec.Code, rec.Body)
+					b.Fatalf("got %d %q\n%s", rec.Code, rec.Body, lastFailure(s.logs.String()))
 				}
 			}
 		})
@@ -107,4 +107,18 @@ func BenchmarkManyNumbers(b *testing.B) {
 			})
 		}
 	}
+}
+
+// lastFailure is the last "script failed" line of a log, for a failing
+// benchmark's message.
+func lastFailure(logs string) string {
+	i := strings.LastIndex(logs, "script failed")
+	if i < 0 {
+		return ""
+	}
+	end := strings.IndexByte(logs[i:], '\n')
+	if end < 0 {
+		end = len(logs) - i
+	}
+	return logs[i : i+end]
 }
