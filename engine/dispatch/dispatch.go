@@ -35,10 +35,12 @@ type Answer struct {
 type Options struct {
 	// MaxInFlight bounds concurrent runs. Default: CPUs × 4.
 	MaxInFlight int
-	// MaxPerNumber bounds the concurrent runs of one number, so that a
-	// number whose script runs away holds at most this many slots and
-	// cores while the other numbers keep theirs. Default: half the CPUs,
-	// at least 1.
+	// MaxPerNumber bounds the concurrent runs of a suspect number: one
+	// with a run going for more than 5 ms, or whose run was stopped for
+	// time or memory in the last 30 s. A runaway script then holds at most
+	// this many slots and cores while the other numbers keep theirs; a
+	// healthy number may use every slot. Default: half the CPUs, at
+	// least 1.
 	MaxPerNumber int
 	// QueueWait is how long a run waits for a free slot, of its number and
 	// then of the whole server, before it fails with script.ErrBusy.
@@ -133,6 +135,9 @@ func (d *Dispatcher) reply(ctx context.Context, rt *registry.Route, msg *script.
 		},
 	}
 	v, err := d.run(ctx, prog, msg, env, slots{server, own}, log)
+	if errors.Is(err, script.ErrTimeout) || errors.Is(err, script.ErrMemory) {
+		d.lanes.punish(rt.Number)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -232,23 +237,23 @@ func failure(rt *registry.Route, err error) Answer {
 	return Answer{Status: http.StatusInternalServerError, Body: laml.Empty, Err: err}
 }
 
-// acquire takes a slot of the number, then one of the server, waiting at
-// most QueueWait for both together. Waiting for the number's slot holds
-// no server slot, so the queue of a slow number delays only that number.
-// It returns the functions that give the two slots back.
+// acquire takes a slot of the server, and, while the number is suspect
+// (see lane.suspect), first a slot of the number, waiting at most
+// QueueWait for both together. Waiting for the number's slot holds no
+// server slot, so the queue of a slow number delays only that number. It
+// returns the functions that give the slots back.
 func (d *Dispatcher) acquire(ctx context.Context, number, name string) (
 	server, own func(), err error) {
 	deadline := time.Now().Add(d.wait)
 	lane := d.lanes.join(number)
-	own = func() {
-		<-lane.slots
-		d.lanes.leave(number, lane)
-	}
-	if !wait(ctx, lane.slots, deadline) {
-		d.lanes.leave(number, lane)
+	started, ok := lane.enter(ctx, d.lanes.per, deadline)
+	if !ok {
+		d.lanes.leave(number, lane, started)
 		return nil, nil, script.Errorf(script.ErrBusy, name,
-			"the %d run slots of %s stayed busy for %v", cap(lane.slots), number, d.wait)
+			"%s is suspect and its %d run slots stayed busy for %v", number,
+			d.lanes.per, d.wait)
 	}
+	own = func() { d.lanes.leave(number, lane, started) }
 	if !wait(ctx, d.slots, deadline) {
 		own()
 		return nil, nil, script.Errorf(script.ErrBusy, name,
@@ -275,22 +280,90 @@ func wait(ctx context.Context, slots chan struct{}, deadline time.Time) bool {
 	return false
 }
 
-// lanes holds one semaphore per number with runs in flight or waiting.
-// A lane is dropped when its last user leaves, so the map stays as small
-// as the traffic in flight, whatever numbers requests name.
+// lanes holds, per number with runs in flight or waiting, the runs'
+// start times, which tell a healthy number from a runaway one. A lane is dropped when
+// its last user leaves, so the map stays as small as the traffic in
+// flight, whatever numbers requests name; penalties live on in a map of
+// their own, bounded in size.
 type lanes struct {
-	mu     sync.Mutex
-	per    int
-	byName map[string]*lane
+	mu      sync.Mutex
+	per     int
+	byName  map[string]*lane
+	penalty map[string]time.Time // number → end of its penalty
 }
 
 type lane struct {
-	slots chan struct{}
-	users int
+	users  int
+	mu     sync.Mutex
+	starts []time.Time // start times of the runs in flight
+	until  time.Time   // penalty end, copied from lanes.penalty
 }
 
+// slowRun is how long a run may take before its number counts as suspect.
+// Healthy handlers finish in well under a millisecond.
+const slowRun = 5 * time.Millisecond
+
+// penaltyTime is how long a number whose run was stopped for time or
+// memory stays suspect.
+const penaltyTime = 30 * time.Second
+
 func newLanes(per int) *lanes {
-	return &lanes{per: per, byName: map[string]*lane{}}
+	return &lanes{per: per, byName: map[string]*lane{}, penalty: map[string]time.Time{}}
+}
+
+// suspectLocked reports whether the number's runs are bounded: while one
+// of its runs has been going for longer than slowRun, or during a
+// penalty. A healthy number is bounded only by the server's slots, so
+// that it can use every core.
+func (l *lane) suspectLocked(now time.Time) bool {
+	if now.Before(l.until) {
+		return true
+	}
+	for _, t := range l.starts {
+		if now.Sub(t) > slowRun {
+			return true
+		}
+	}
+	return false
+}
+
+// enter records a run of the number. A suspect number must have fewer
+// than per runs in flight; its run waits, polling, until then or until
+// deadline. It returns the run's start time, which identifies it.
+func (l *lane) enter(ctx context.Context, per int, deadline time.Time) (time.Time, bool) {
+	for {
+		now := time.Now()
+		if l.admit(now, per) {
+			return now, true
+		}
+		if now.After(deadline) || ctx.Err() != nil {
+			return now, false
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// admit adds a run started at now unless the number is suspect and has
+// per runs in flight already.
+func (l *lane) admit(now time.Time, per int) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.starts) >= per && l.suspectLocked(now) {
+		return false
+	}
+	l.starts = append(l.starts, now)
+	return true
+}
+
+func (l *lane) end(t time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, s := range l.starts {
+		if s.Equal(t) {
+			l.starts = append(l.starts[:i], l.starts[i+1:]...)
+			return
+		}
+	}
 }
 
 func (ls *lanes) join(number string) *lane {
@@ -298,18 +371,43 @@ func (ls *lanes) join(number string) *lane {
 	defer ls.mu.Unlock()
 	l := ls.byName[number]
 	if l == nil {
-		l = &lane{slots: make(chan struct{}, ls.per)}
+		l = &lane{until: ls.penalty[number]}
 		ls.byName[number] = l
 	}
 	l.users++
 	return l
 }
 
-func (ls *lanes) leave(number string, l *lane) {
+func (ls *lanes) leave(number string, l *lane, started time.Time) {
+	l.end(started)
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	if l.users--; l.users == 0 {
 		delete(ls.byName, number)
+	}
+}
+
+// punish makes number suspect for penaltyTime.
+func (ls *lanes) punish(number string) {
+	until := time.Now().Add(penaltyTime)
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if len(ls.penalty) >= 10_000 {
+		now := time.Now()
+		for n, t := range ls.penalty {
+			if now.After(t) {
+				delete(ls.penalty, n)
+			}
+		}
+		if len(ls.penalty) >= 10_000 {
+			clear(ls.penalty)
+		}
+	}
+	ls.penalty[number] = until
+	if l := ls.byName[number]; l != nil {
+		l.mu.Lock()
+		l.until = until
+		l.mu.Unlock()
 	}
 }
 

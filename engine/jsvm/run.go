@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -56,8 +57,10 @@ type pool struct {
 	refilling atomic.Bool
 }
 
+// A frozen runtime holds about half a MiB; the pool keeps as many as the
+// runs a server allows in flight by default.
 var (
-	frozenBoxes = &pool{frozen: true, ch: make(chan *box, 32)}
+	frozenBoxes = &pool{frozen: true, ch: make(chan *box, 4*runtime.NumCPU())}
 	freshBoxes  = &pool{frozen: false, ch: make(chan *box, 4)}
 )
 

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"runtime"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
@@ -114,7 +115,7 @@ func (p *Program) Run(ctx context.Context, msg *script.Message, env *script.Env)
 // and a server with many scripts keeps as few states as one with one. It
 // is a bounded list rather than a sync.Pool, which a garbage collection
 // would empty: building a state costs far more than a run.
-var states = make(chan *state, 64)
+var states = make(chan *state, 4*runtime.NumCPU())
 
 // runOn runs the script on st. It never panics. The state goes back to
 // the free list only after a clean run; after an error, a timeout or a panic it

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/labstack/echo/v4"
@@ -121,4 +122,47 @@ func lastFailure(logs string) string {
 		end = len(logs) - i
 	}
 	return logs[i : i+end]
+}
+
+// BenchmarkInboundParallel is BenchmarkInbound with many requests at once,
+// as under load.
+func BenchmarkInboundParallel(b *testing.B) {
+	s := newSite(b, "", map[string]string{
+		"+15550100001.js": `function handle(msg) {
+  return 'Hi! We received your message: "' + msg.body + '"'; }`,
+		"+15550100002.lua": `function handle(msg)
+  return 'Hi! We received your message: "' .. msg.body .. '"' end`,
+	})
+	native := echo.New()
+	native.POST("/sms/inbound", nativeReply)
+	cases := []struct {
+		name, number string
+		h            http.Handler
+	}{
+		{"native", "15550100001", native},
+		{"js", "15550100001", s.srv.Handler()},
+		{"lua", "15550100002", s.srv.Handler()},
+	}
+	var seq atomic.Int64
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetParallelism(16)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					sid := fmt.Sprintf("SM%032x", seq.Add(1))
+					body := fmt.Sprintf(benchForm, c.number, sid, sid, sid)
+					req := httptest.NewRequest(http.MethodPost, "/sms/inbound",
+						strings.NewReader(body))
+					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+					rec := httptest.NewRecorder()
+					c.h.ServeHTTP(rec, req)
+					if rec.Code != 200 {
+						b.Errorf("got %d\n%s", rec.Code, lastFailure(s.logs.String()))
+						return
+					}
+				}
+			})
+		})
+	}
 }

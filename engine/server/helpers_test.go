@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/lamlhost/lamlhost/engine/config"
 	"github.com/lamlhost/lamlhost/engine/dispatch"
@@ -61,7 +62,7 @@ func newSiteEnv(t testing.TB, extra string, scripts map[string]string,
 	}
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	disp := dispatch.New(logger, dispatch.Options{MaxInFlight: 8})
+	disp := dispatch.New(logger, dispatch.Options{MaxInFlight: 8, QueueWait: time.Second})
 	srv, err := New(reg, disp, logger, Options{Getenv: func(k string) string { return env[k] }})
 	if err != nil {
 		t.Fatal(err)
