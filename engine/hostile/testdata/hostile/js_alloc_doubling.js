@@ -1,6 +1,6 @@
 // about: strings that grow and are all kept, until the watchdog stops them
 // expect: memory
-// timeout: 3000ms
+// timeout: 8000ms
 // memory: 16MiB
 function handle(msg, ctx) {
   let s = "x".repeat(1 << 16);

@@ -1,6 +1,6 @@
 // about: an array that grows until the watchdog stops it
 // expect: memory
-// timeout: 3000ms
+// timeout: 8000ms
 // memory: 16MiB
 function handle(msg, ctx) {
   const a = [];
