@@ -264,11 +264,14 @@ func TestFolderTakenAwayAndRecreated(t *testing.T) {
 	}
 }
 
+// TestFolderMissingAtStart: a folder created later, parents and all, is
+// found. Folders created in a burst can race the watches added for each
+// level, so this relies on the periodic check as a backstop.
 func TestFolderMissingAtStart(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
 	dir := filepath.Join(root, "a", "b", "scripts")
-	w := startWatcher(t, []string{dir}, noResync)
+	w := startWatcher(t, []string{dir}, ResyncInterval)
 
 	must(t, os.MkdirAll(filepath.Join(root, "a", "b"), 0o755))
 	must(t, os.Mkdir(dir, 0o755))
