@@ -325,28 +325,41 @@ func (r *run) message(m *script.Message) goja.Value {
 		media[i] = item
 	}
 	_ = obj.Set("media", vm.NewArray(media...))
-	params := vm.NewObject()
-	for k, v := range m.Params {
-		_ = params.Set(k, v)
-	}
-	_ = obj.Set("params", params)
+	_ = obj.Set("params", newLazy(vm, sortedKeys(m.Params),
+		func(k string) (goja.Value, bool) {
+			v, ok := m.Params[k]
+			if !ok {
+				return nil, false
+			}
+			return vm.ToValue(v), true
+		}))
 	return obj
 }
 
 // context builds the ctx argument. vars is copied into fresh objects, so a
 // script cannot change the configuration it was given.
 func (r *run) context(env *script.Env) goja.Value {
-	obj := r.vm.NewObject()
-	_ = obj.Set("number", env.Number)
-	_ = obj.Set("vars", r.toJS(env.Vars, 0))
 	loc := env.Location
 	if loc == nil {
 		loc = timeUTC
 	}
-	_ = obj.Set("timezone", loc.String())
-	_ = obj.Set("now", r.toJS(script.Now(loc), 0))
-	return obj
+	return newLazy(r.vm, contextKeys, func(k string) (goja.Value, bool) {
+		switch k {
+		case "number":
+			return r.vm.ToValue(env.Number), true
+		case "vars":
+			return r.toJS(env.Vars, 0), true
+		case "timezone":
+			return r.vm.ToValue(loc.String()), true
+		case "now":
+			return r.toJS(script.Now(loc), 0), true
+		}
+		return nil, false
+	})
 }
+
+// contextKeys are the properties of ctx, each made when first read.
+var contextKeys = []string{"number", "vars", "timezone", "now"}
 
 // toJS copies a configuration value into fresh JS values.
 func (r *run) toJS(v any, depth int) goja.Value {

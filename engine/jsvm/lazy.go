@@ -1,0 +1,101 @@
+package jsvm
+
+import (
+	"sort"
+
+	"github.com/dop251/goja"
+)
+
+// lazy is a plain-looking object whose properties are made on first read:
+// most handlers read two or three of the twenty-odd parameters a CPaaS
+// sends, and building them all is a good part of a run's cost. Writes and
+// deletes work as on any object and last for the run.
+type lazy struct {
+	vm    *goja.Runtime
+	keys  []string
+	make  func(key string) (goja.Value, bool)
+	made  map[string]goja.Value
+	gone  map[string]bool
+	extra []string
+}
+
+// newLazy returns an object with keys, whose values make builds.
+func newLazy(vm *goja.Runtime, keys []string, make func(string) (goja.Value, bool)) *goja.Object {
+	return vm.NewDynamicObject(&lazy{vm: vm, keys: keys, make: make})
+}
+
+// Get implements goja.DynamicObject.
+func (l *lazy) Get(key string) goja.Value {
+	if v, ok := l.made[key]; ok {
+		return v
+	}
+	if l.gone[key] {
+		return nil
+	}
+	v, ok := l.make(key)
+	if !ok {
+		return nil
+	}
+	if l.made == nil {
+		l.made = map[string]goja.Value{}
+	}
+	l.made[key] = v
+	return v
+}
+
+// Set implements goja.DynamicObject.
+func (l *lazy) Set(key string, val goja.Value) bool {
+	if !l.Has(key) {
+		l.extra = append(l.extra, key)
+	}
+	delete(l.gone, key)
+	if l.made == nil {
+		l.made = map[string]goja.Value{}
+	}
+	l.made[key] = val
+	return true
+}
+
+// Has implements goja.DynamicObject.
+func (l *lazy) Has(key string) bool {
+	if _, ok := l.made[key]; ok {
+		return true
+	}
+	if l.gone[key] {
+		return false
+	}
+	_, ok := l.make(key)
+	return ok
+}
+
+// Delete implements goja.DynamicObject.
+func (l *lazy) Delete(key string) bool {
+	delete(l.made, key)
+	if l.gone == nil {
+		l.gone = map[string]bool{}
+	}
+	l.gone[key] = true
+	return true
+}
+
+// Keys implements goja.DynamicObject.
+func (l *lazy) Keys() []string {
+	out := make([]string, 0, len(l.keys)+len(l.extra))
+	for _, k := range append(l.keys, l.extra...) {
+		if !l.gone[k] {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// sortedKeys returns the keys of m in byte order, so that a script that
+// lists parameters sees them in a stable order.
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
