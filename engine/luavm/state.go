@@ -82,9 +82,24 @@ func (c *control) stop(e *script.Error) {
 
 // tableSnap is the content and metatable of one shared table.
 type tableSnap struct {
-	t    *lua.LTable
-	vals map[lua.LValue]lua.LValue
-	meta lua.LValue
+	t     *lua.LTable
+	vals  map[lua.LValue]lua.LValue
+	order []lua.LValue // keys and values, in the order Next walks them
+	meta  lua.LValue
+}
+
+// untouched reports, without a lookup per key, whether the table still
+// holds exactly its snapshot: same keys, in the same order, with the same
+// values, and the same metatable. It is the common case after a run.
+func (s *tableSnap) untouched(L *lua.LState) bool {
+	i := 0
+	for k, v := s.t.Next(lua.LNil); k != lua.LNil; k, v = s.t.Next(k) {
+		if i+1 >= len(s.order) || s.order[i] != k || s.order[i+1] != v {
+			return false
+		}
+		i += 2
+	}
+	return i == len(s.order) && L.GetMetatable(s.t) == s.meta
 }
 
 func newState(_ *Program) *state {
@@ -150,6 +165,9 @@ func (st *state) takeSnapshot() {
 		seen[t] = true
 		s := tableSnap{t: t, meta: L.GetMetatable(t), vals: map[lua.LValue]lua.LValue{}}
 		var inner []*lua.LTable
+		for k, v := t.Next(lua.LNil); k != lua.LNil; k, v = t.Next(k) {
+			s.order = append(s.order, k, v)
+		}
 		t.ForEach(func(k, v lua.LValue) {
 			s.vals[k] = v
 			if vt, ok := v.(*lua.LTable); ok {
@@ -181,7 +199,11 @@ const maxAdded = 1024
 func (st *state) restore() bool {
 	L := st.L
 	reusable := true
-	for _, s := range st.snap {
+	for i := range st.snap {
+		s := &st.snap[i]
+		if s.untouched(L) {
+			continue
+		}
 		extra, live := st.extra[:0], 0
 		for k, v := s.t.Next(lua.LNil); k != lua.LNil; k, v = s.t.Next(k) {
 			live++
