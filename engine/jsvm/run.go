@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -264,11 +265,11 @@ func (r *run) export(v goja.Value, depth int) (any, error) {
 	case "bool":
 		return script.Unsupported{Type: "boolean"}, nil
 	}
-	if _, ok := v.(*goja.Symbol); ok {
-		return script.Unsupported{Type: "symbol"}, nil
-	}
 	o, ok := v.(*goja.Object)
 	if !ok {
+		if _, big := v.Export().(*big.Int); big {
+			return script.Unsupported{Type: "bigint"}, nil
+		}
 		return script.Unsupported{Type: v.ExportType().String()}, nil
 	}
 	return r.exportObject(o, depth)

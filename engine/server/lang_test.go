@@ -28,6 +28,7 @@ func TestJ2OddReturns(t *testing.T) {
 		{"typo", `return {mesage: "typo"}`, `return {mesage = "typo"}`, "",
 			`unknown key \"mesage\"`},
 		{"function", "return function() {}", "return print", "", "function"},
+		{"bigint", "return 10n", "return print", "", "cannot reply with a bigint"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
