@@ -237,11 +237,12 @@ func failure(rt *registry.Route, err error) Answer {
 	return Answer{Status: http.StatusInternalServerError, Body: laml.Empty, Err: err}
 }
 
-// acquire takes a slot of the server, and, while the number is suspect
-// (see lane.suspect), first a slot of the number, waiting at most
-// QueueWait for both together. Waiting for the number's slot holds no
-// server slot, so the queue of a slow number delays only that number. It
-// returns the functions that give the slots back.
+// acquire records the run with its number, waiting while the number is
+// suspect and has MaxPerNumber runs in flight (see lane.admit), then takes
+// a slot of the server, waiting at most QueueWait for both together.
+// Waiting on the number holds no server slot, so the queue of a slow
+// number delays only that number. It returns the functions that give the
+// slots back.
 func (d *Dispatcher) acquire(ctx context.Context, number, name string) (
 	server, own func(), err error) {
 	deadline := time.Now().Add(d.wait)
