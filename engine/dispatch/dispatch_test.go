@@ -172,3 +172,38 @@ func TestMemoryCooldown(t *testing.T) {
 		t.Fatalf("after the cool-down: %v", a.Err)
 	}
 }
+
+// A healthy number is bounded by the server's slots only: runs that end
+// within a few milliseconds overlap freely, beyond MaxPerNumber.
+func TestHealthyNumberUsesEverySlot(t *testing.T) {
+	d := New(quiet, Options{MaxInFlight: 8, MaxPerNumber: 1})
+	rt := route("+15550100001", sleeper{d: 3 * time.Millisecond}, time.Second)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Go(func() { errs <- answer(d, rt).Err })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("a healthy number's run was refused: %v", err)
+		}
+	}
+}
+
+// A number whose run timed out is bounded for a while afterwards, even if
+// its next runs are quick.
+func TestPenaltyAfterTimeout(t *testing.T) {
+	d := New(quiet, Options{MaxInFlight: 8, MaxPerNumber: 1})
+	slow := route("+15550100001", sleeper{d: time.Second}, 50*time.Millisecond)
+	if a := answer(d, slow); !errors.Is(a.Err, script.ErrTimeout) {
+		t.Fatalf("got %v, want a timeout", a.Err)
+	}
+	quick := route("+15550100001", sleeper{d: 100 * time.Millisecond}, time.Second)
+	go answer(d, quick)
+	time.Sleep(20 * time.Millisecond)
+	if a := answer(d, quick); !errors.Is(a.Err, script.ErrBusy) {
+		t.Fatalf("second run during the penalty: %v, want busy", a.Err)
+	}
+}
