@@ -10,9 +10,11 @@ import (
 // place and before any script. It freezes every built-in object a script
 // can reach (the globals' values, the prototypes of iterators, generators
 // and async functions, everything reachable from them through properties,
-// accessors and prototypes) and makes the built-in globals read-only. A
-// run can then change nothing that outlives it but the global object's own
-// new properties, which the returned reset function removes.
+// accessors and prototypes), makes the built-in globals read-only and the
+// global object closed to new properties. Each run then gets a global
+// object of its own whose prototype is this one (see box.arm): what a run
+// adds to its globals is gone with it, and nothing it can reach outlives
+// it.
 //
 // Freezing a prototype makes plain assignment to an inherited property
 // fail (err.name = "X" on an Error). For the properties scripts commonly
@@ -95,40 +97,16 @@ const hardenSource = `(function () {
       }
     }
   }
-  var pristine = new S(ownKeys(g)), count = pristine.size, proto = protoOf(g);
-  return function reset() {
-    if (protoOf(g) !== proto || !extensible(g)) { return false; }
-    var now = ownKeys(g);
-    if (now.length === count) { return true; }
-    for (var r = 0; r < now.length; r++) {
-      var key = now[r];
-      if (pristine.has(key)) { continue; }
-      if (!del(g, key)) {
-        var rd = desc(g, key);
-        if (!("value" in rd) || !rd.writable) { return false; }
-        g[key] = undefined;
-      }
-    }
-    return true;
-  };
+  O.preventExtensions(g);
 })()`
 
 var hardenProgram = goja.MustCompile("harden.js", hardenSource, true)
 
-// harden freezes the built-ins of vm and returns the function that undoes
-// a run's changes to the global object. It reports false when the run left
-// something it cannot undo; the runtime must then be dropped.
-func harden(vm *goja.Runtime) (func() bool, error) {
-	v, err := vm.RunProgram(hardenProgram)
-	if err != nil {
+// harden freezes the built-ins of vm and returns the global object that
+// runs' globals inherit from.
+func harden(vm *goja.Runtime) (*goja.Object, error) {
+	if _, err := vm.RunProgram(hardenProgram); err != nil {
 		return nil, fmt.Errorf("harden runtime: %w", err)
 	}
-	reset, ok := goja.AssertFunction(v)
-	if !ok {
-		return nil, fmt.Errorf("harden runtime: no reset function")
-	}
-	return func() bool {
-		ok, err := reset(goja.Undefined())
-		return err == nil && ok.ToBoolean()
-	}, nil
+	return vm.GlobalObject(), nil
 }

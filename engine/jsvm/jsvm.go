@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/dop251/goja"
+	"github.com/dop251/goja/ast"
 	"github.com/dop251/goja/parser"
 
 	"github.com/lamlhost/lamlhost/engine/script"
@@ -42,11 +43,14 @@ func (Compiler) Compile(name string, src []byte) (script.Program, error) {
 	if err := script.CheckSource(name, src); err != nil {
 		return nil, err
 	}
-	ast, err := parser.ParseFile(nil, name, wrapSource(src), 0, parser.WithDisableSourceMaps)
+	tree, err := parser.ParseFile(nil, name, wrapSource(src), 0, parser.WithDisableSourceMaps)
 	if err != nil {
 		return nil, atEnd(compileError(name, err), src)
 	}
-	prg, err := goja.CompileAST(ast, false)
+	if err := contained(name, tree); err != nil {
+		return nil, err
+	}
+	prg, err := goja.CompileAST(tree, false)
 	if err != nil {
 		return nil, atEnd(compileError(name, err), src)
 	}
@@ -81,6 +85,20 @@ var builtinChange = regexp.MustCompile(`prototype|__proto__|defineProperty|` +
 	`setPrototypeOf|Object\.assign|Reflect|freeze|seal|preventExtensions|eval|Function`)
 
 func changesBuiltins(src []byte) bool { return builtinChange.Match(src) }
+
+// contained checks that the script stayed inside the function it is
+// wrapped in. A source that closes it early ("})(); let x; (function(){")
+// would declare names in the runtime's global scope, which outlive the
+// run and could shadow built-ins for the scripts of other numbers.
+func contained(name string, prg *ast.Program) error {
+	if len(prg.Body) == 1 && len(prg.DeclarationList) == 0 {
+		if _, ok := prg.Body[0].(*ast.ExpressionStatement); ok {
+			return nil
+		}
+	}
+	return script.Errorf(script.ErrCompile, name,
+		"the script closes more brackets than it opens")
+}
 
 // position formats a location in the wrapped source as one in the file.
 func position(name string, line, col int) string {

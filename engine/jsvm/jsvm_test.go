@@ -32,7 +32,7 @@ func TestHostPanicIsAnError(t *testing.T) {
 	p := compile(t, `function handle() { return boom(); }`)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	b := newBox(true)
+	b := newBox(false)
 	_ = b.vm.Set("boom", func(goja.FunctionCall) goja.Value { panic("host function failed") })
 	r := newRun(ctx, p, env(time.Second), b)
 	defer r.close()

@@ -114,3 +114,24 @@ func containsAll(s string, subs ...string) bool {
 	}
 	return true
 }
+
+// TestBreakoutRefused: a script that closes the function it is wrapped in
+// would declare globals that outlive its run; it is refused at load.
+func TestBreakoutRefused(t *testing.T) {
+	for _, src := range []string{
+		"})(); let stash = []; (function () { function handle(m) { return 1 }",
+		"})(); var x = 1; (function () { function handle(m) { return 1 }",
+		"})(), (function () { function handle(m) { return 1 }",
+	} {
+		_, err := Compiler{}.Compile("x.js", []byte(src))
+		if src[4] == ',' {
+			if err != nil {
+				t.Errorf("%q: %v (an expression declares nothing)", src, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), "closes more brackets") {
+			t.Errorf("%q: got %v", src, err)
+		}
+	}
+}

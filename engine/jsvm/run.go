@@ -19,14 +19,14 @@ import (
 
 // box is a prepared runtime: guarded built-ins, frozen unless the script
 // needs to change them, and a console whose output goes where the current
-// run says. After a clean run, a frozen box's reset removes what the run
-// added to the global object and the box serves the next run; after any
-// failure, and after every run of an unfrozen box, it is dropped.
+// run says. A frozen box gives every run a global object of its own and
+// serves again after a clean run; after any failure, and after every run
+// of an unfrozen box, it is dropped.
 type box struct {
-	vm    *goja.Runtime
-	g     *guard
-	out   *script.Output
-	reset func() bool
+	vm   *goja.Runtime
+	g    *guard
+	out  *script.Output
+	base *goja.Object // the frozen global object; nil in an unfrozen box
 }
 
 func newBox(frozen bool) *box {
@@ -40,12 +40,25 @@ func newBox(frozen bool) *box {
 		return b
 	}
 	b.g.arm("harden.js", script.Limits{}.WithDefaults(), time.Now().Add(time.Minute))
-	reset, err := harden(vm)
+	base, err := harden(vm)
 	if err != nil {
 		panic(err) // the hardening source is ours and fixed: a bug, not input
 	}
-	b.reset = reset
+	b.base = base
 	return b
+}
+
+// fresh gives a frozen box a new, empty global object for the next run,
+// inheriting the built-ins from the frozen one. globalThis names it.
+func (b *box) fresh() {
+	if b.base == nil {
+		return
+	}
+	g := b.vm.NewObject()
+	_ = g.SetPrototype(b.base)
+	_ = g.DefineDataProperty("globalThis", g, goja.FLAG_TRUE, goja.FLAG_FALSE,
+		goja.FLAG_TRUE)
+	b.vm.SetGlobalObject(g)
 }
 
 // pool holds prepared runtimes of one kind: frozen ones, reused after
@@ -134,6 +147,7 @@ func newRun(ctx context.Context, p *Program, env *script.Env, b *box) *run {
 		}
 	}
 	deadline, _ := ctx.Deadline()
+	b.fresh()
 	b.g.arm(p.name, limits, deadline)
 	b.out = script.NewOutput(logger, limits.Output)
 	r := &run{ctx: ctx, prg: p, box: b, vm: b.vm, g: b.g, out: b.out}
@@ -154,7 +168,7 @@ func (r *run) close() {
 	r.done()
 	b, p := r.box, boxes(r.prg)
 	b.out = nil
-	if p.frozen && r.clean && pending && r.g.stopped() == nil && b.reset() {
+	if p.frozen && r.clean && pending && r.g.stopped() == nil {
 		b.vm.ClearInterrupt()
 		if p.put(b) {
 			return
