@@ -23,11 +23,17 @@ import (
 // serves again after a clean run; after any failure, and after every run
 // of an unfrozen box, it is dropped.
 type box struct {
-	vm   *goja.Runtime
-	g    *guard
-	out  *script.Output
-	base *goja.Object // the frozen global object; nil in an unfrozen box
+	vm    *goja.Runtime
+	g     *guard
+	out   *script.Output
+	base  *goja.Object // the frozen global object; nil in an unfrozen box
+	dirty bool         // a run stored something that outlives it
+	runs  int          // runs served, to retire the box (see maxRuns)
 }
+
+// maxRuns retires a reused runtime after this many runs, a backstop
+// against whatever a runtime might accumulate that no check sees.
+const maxRuns = 10_000
 
 func newBox(frozen bool) *box {
 	keepRegexpClock()
@@ -40,7 +46,7 @@ func newBox(frozen bool) *box {
 		return b
 	}
 	b.g.arm("harden.js", script.Limits{}.WithDefaults(), time.Now().Add(time.Minute))
-	base, err := harden(vm)
+	base, err := harden(vm, func() { b.dirty = true })
 	if err != nil {
 		panic(err) // the hardening source is ours and fixed: a bug, not input
 	}
@@ -168,7 +174,9 @@ func (r *run) close() {
 	r.done()
 	b, p := r.box, boxes(r.prg)
 	b.out = nil
-	if p.frozen && r.clean && pending && r.g.stopped() == nil {
+	b.runs++
+	if p.frozen && r.clean && pending && r.g.stopped() == nil && !b.dirty &&
+		b.runs < maxRuns {
 		b.vm.ClearInterrupt()
 		if p.put(b) {
 			return
@@ -221,9 +229,22 @@ func (r *run) call(msg *script.Message, env *script.Env) (any, error) {
 	if cerr != nil {
 		return nil, cerr
 	}
+	// Reading the reply can run script code (getters) that queues promise
+	// jobs; goja runs queued jobs only when a program or call returns, so
+	// run them now, inside this run and under its limits, rather than in
+	// the next run this runtime serves.
+	if _, err := r.vm.RunProgram(drainProgram); err != nil {
+		return nil, r.error(err)
+	}
+	if e := r.g.stopped(); e != nil {
+		return nil, e
+	}
 	r.clean = true
 	return out, nil
 }
+
+// drainProgram does nothing; running it runs the promise jobs queued.
+var drainProgram = goja.MustCompile("drain.js", "", true)
 
 // settle unwraps a promise returned by an async handle. goja runs promise
 // jobs before control returns, so a promise still pending here waits on
