@@ -89,6 +89,29 @@ func (g *guard) guardBuffers() {
 	}
 }
 
+// constructor makes a Go constructor that passes its arguments through
+// args and then constructs with ctor, for new.target or, called without
+// new, for itself. It has orig's name and prototype.
+func (g *guard) constructor(name string, length int, orig *goja.Object,
+	ctor goja.Constructor, args func([]goja.Value) []goja.Value) *goja.Object {
+	var w *goja.Object
+	w = g.vm.ToValue(func(c goja.ConstructorCall) *goja.Object {
+		target := c.NewTarget
+		if target == nil {
+			target = w
+		}
+		o, err := ctor(target, args(c.Arguments)...)
+		if err != nil {
+			panic(err)
+		}
+		return o
+	}).(*goja.Object)
+	g.nameIt(w, name, length)
+	_ = w.DefineDataProperty("prototype", orig.Get("prototype"),
+		goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
+	return w
+}
+
 // guardCtor puts a constructor that runs check on its arguments in place
 // of the global constructor name. Called without new it constructs, like
 // with new: goja does not tell the two apart for Go constructors.
@@ -99,23 +122,7 @@ func (g *guard) guardCtor(name string, length int,
 	if !ok {
 		return
 	}
-	proto, _ := orig.Get("prototype").(*goja.Object)
-	var w *goja.Object
-	w = g.vm.ToValue(func(c goja.ConstructorCall) *goja.Object {
-		args := check(c.Arguments)
-		target := c.NewTarget
-		if target == nil {
-			target = w
-		}
-		o, err := ctor(target, args...)
-		if err != nil {
-			panic(err)
-		}
-		return o
-	}).(*goja.Object)
-	g.nameIt(w, name, length)
-	_ = w.DefineDataProperty("prototype", proto,
-		goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
+	w := g.constructor(name, length, orig, ctor, check)
 	_ = w.SetPrototype(orig.Prototype())
 	for _, key := range orig.GetOwnPropertyNames() {
 		if key != "prototype" && key != "name" && key != "length" {
@@ -128,7 +135,7 @@ func (g *guard) guardCtor(name string, length int,
 	})
 	_ = w.DefineAccessorPropertySymbol(goja.SymSpecies, species, nil,
 		goja.FLAG_TRUE, goja.FLAG_FALSE)
-	if proto != nil {
+	if proto, ok := orig.Get("prototype").(*goja.Object); ok {
 		_ = proto.DefineDataProperty("constructor", w,
 			goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
 	}

@@ -59,28 +59,16 @@ func (g *guard) installCode() {
 // turned into text once, checked, and handed to the original.
 func (g *guard) codeCtor(name string, orig *goja.Object) *goja.Object {
 	ctor, _ := goja.AssertConstructor(orig)
-	var w *goja.Object
-	w = g.vm.ToValue(func(c goja.ConstructorCall) *goja.Object {
-		args := make([]goja.Value, len(c.Arguments))
-		parts := make([]string, len(c.Arguments))
-		for i, a := range c.Arguments {
+	w := g.constructor(name, 1, orig, ctor, func(in []goja.Value) []goja.Value {
+		args := make([]goja.Value, len(in))
+		parts := make([]string, len(in))
+		for i, a := range in {
 			s := g.str(a)
 			args[i], parts[i] = s, s.String()
 		}
 		g.checkCode(strings.Join(parts, ",\n"))
-		target := c.NewTarget
-		if target == nil {
-			target = w
-		}
-		o, err := ctor(target, args...)
-		if err != nil {
-			panic(err)
-		}
-		return o
-	}).(*goja.Object)
-	g.nameIt(w, name, 1)
-	_ = w.DefineDataProperty("prototype", orig.Get("prototype"),
-		goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
+		return args
+	})
 	return w
 }
 
