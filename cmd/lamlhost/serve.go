@@ -13,7 +13,6 @@ import (
 
 	"github.com/lamlhost/lamlhost/engine/config"
 	"github.com/lamlhost/lamlhost/engine/dedupe"
-	"github.com/lamlhost/lamlhost/engine/dispatch"
 	"github.com/lamlhost/lamlhost/engine/metrics"
 	"github.com/lamlhost/lamlhost/engine/registry"
 	"github.com/lamlhost/lamlhost/engine/reload"
@@ -51,7 +50,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 	met := metrics.New()
 	srv, err := server.New(reg, newDispatcher(cfg, logger), logger, server.Options{
 		Dedupe:  dedupe.New(store, logger),
-		Privacy: dispatch.Privacy{LogBodies: cfg.LogBodies, LogNumbers: cfg.LogNumbers},
+		Privacy: privacy(cfg),
 		Metrics: met,
 	})
 	if err != nil {

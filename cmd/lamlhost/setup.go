@@ -69,6 +69,11 @@ func newDispatcher(cfg *config.Config, logger *slog.Logger) *dispatch.Dispatcher
 	return dispatch.New(logger, dispatch.Options{
 		MaxInFlight: cfg.MaxInFlight,
 		QueueWait:   cfg.QueueWait.Std(),
-		Privacy:     dispatch.Privacy{LogBodies: cfg.LogBodies, LogNumbers: cfg.LogNumbers},
+		Privacy:     privacy(cfg),
 	})
+}
+
+// privacy is what cfg allows the logs to hold.
+func privacy(cfg *config.Config) dispatch.Privacy {
+	return dispatch.Privacy{LogBodies: cfg.LogBodies, LogNumbers: cfg.LogNumbers}
 }

@@ -100,7 +100,7 @@ func (d *Dispatcher) Answer(ctx context.Context, rt *registry.Route, msg *script
 	start := time.Now()
 	name := filepath.Base(rt.Script.Path)
 	log := d.log.With("number", rt.Number, "script", name,
-		"engine", engine(name), "message_sid", msg.Sid)
+		"engine", Engine(name), "message_sid", msg.Sid)
 
 	body, err := d.reply(ctx, rt, msg, log)
 
@@ -412,6 +412,7 @@ func (ls *lanes) punish(number string) {
 	}
 }
 
-func engine(name string) string {
+// Engine names the language of a script by its file name: "js" or "lua".
+func Engine(name string) string {
 	return strings.TrimPrefix(filepath.Ext(name), ".")
 }

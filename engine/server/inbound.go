@@ -10,14 +10,13 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/lamlhost/lamlhost/engine/config"
 	"github.com/lamlhost/lamlhost/engine/dedupe"
+	"github.com/lamlhost/lamlhost/engine/dispatch"
 	"github.com/lamlhost/lamlhost/engine/laml"
 	"github.com/lamlhost/lamlhost/engine/registry"
 	"github.com/lamlhost/lamlhost/engine/script"
@@ -91,8 +90,7 @@ func (s *Server) answer(ctx context.Context, rt *registry.Route,
 	}
 	start := time.Now()
 	a := s.disp.Answer(ctx, rt, msg)
-	s.met.Message(strings.TrimPrefix(filepath.Ext(rt.Script.Path), "."), a.Err,
-		time.Since(start))
+	s.met.Message(dispatch.Engine(rt.Script.Path), a.Err, time.Since(start))
 	return dedupe.Entry{Status: a.Status, Body: a.Body}
 }
 
