@@ -10,37 +10,20 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/lamlhost/lamlhost/engine/testlog"
 )
-
-// syncBuffer collects a command's output while it runs.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 var addrRE = regexp.MustCompile(`msg=serving addr=(127\.0\.0\.1:\d+)`)
 
 // startServer runs "lamlhost serve" in process on a free port and returns
 // its base URL, its log, and a stop function that waits for exit code 0.
-func startServer(t *testing.T, config string) (string, *syncBuffer, func()) {
+func startServer(t *testing.T, config string) (string, *testlog.Buffer, func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "-config", config, "-listen", "127.0.0.1:0"},

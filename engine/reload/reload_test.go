@@ -1,20 +1,18 @@
 package reload
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/lamlhost/lamlhost/engine/config"
 	"github.com/lamlhost/lamlhost/engine/registry"
 	"github.com/lamlhost/lamlhost/engine/script"
+	"github.com/lamlhost/lamlhost/engine/testlog"
 )
 
 const number = "+15550100002"
@@ -24,7 +22,7 @@ type bench struct {
 	dir  string
 	reg  *registry.Registry
 	rl   *Reloader
-	logs *syncBuffer
+	logs *testlog.Buffer
 	hup  chan os.Signal
 }
 
@@ -44,7 +42,7 @@ func newBench(t *testing.T, toml string, files map[string]string) *bench {
 	if _, err := reg.Load(cfg); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
 	rl, err := New(cfgPath, reg, logger, Options{Debounce: 50 * time.Millisecond})
 	if err != nil {
@@ -101,23 +99,3 @@ func (b *bench) waitFor(t *testing.T, to, want string) {
 }
 
 func js(v string) string { return "function handle() { return '" + v + "' }" }
-
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
-
-func (s *syncBuffer) has(sub string) bool { return strings.Contains(s.String(), sub) }

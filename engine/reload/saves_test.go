@@ -51,13 +51,13 @@ func TestSaveStyles(t *testing.T) {
 			}
 			save(t, path, "function handle( {")
 			deadline := time.Now().Add(5 * time.Second)
-			for !b.logs.has("script does not compile") && time.Now().Before(deadline) {
+			for !b.logs.Contains("script does not compile") && time.Now().Before(deadline) {
 				time.Sleep(10 * time.Millisecond)
 			}
 			if got := answer(b.reg, number); got != "v3" {
 				t.Fatalf("after a broken save %q answers, want the last good v3", got)
 			}
-			if !b.logs.has(number+".js:1:") || !b.logs.has("last good version") {
+			if !b.logs.Contains(number+".js:1:") || !b.logs.Contains("last good version") {
 				t.Errorf("the broken save was not logged with its location:\n%s", b.logs)
 			}
 			save(t, path, js("v4"))

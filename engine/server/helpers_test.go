@@ -1,22 +1,20 @@
 package server
 
 import (
-	"bytes"
 	"encoding/xml"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/lamlhost/lamlhost/engine/config"
 	"github.com/lamlhost/lamlhost/engine/dispatch"
 	"github.com/lamlhost/lamlhost/engine/registry"
+	"github.com/lamlhost/lamlhost/engine/testlog"
 )
 
 // baseForm is the cases' base form without To.
@@ -27,7 +25,7 @@ const baseForm = "AccountSid=AC00000000000000000000000000000000&From=%2B15550100
 type site struct {
 	srv  *Server
 	reg  *registry.Registry
-	logs *syncBuffer
+	logs *testlog.Buffer
 }
 
 // newSite writes each script as a drop-in file (name is "NUMBER.js" or
@@ -60,7 +58,7 @@ func newSiteEnv(t testing.TB, extra string, scripts map[string]string,
 	if _, err := reg.Load(cfg); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	disp := dispatch.New(logger, dispatch.Options{MaxInFlight: 8, QueueWait: time.Second})
 	srv, err := New(reg, disp, logger, Options{Getenv: func(k string) string { return env[k] }})
@@ -109,26 +107,6 @@ func messages(t *testing.T, body string) []string {
 	}
 	return out
 }
-
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-var _ io.Writer = (*syncBuffer)(nil)
 
 func newRequest(method, body string) *http.Request {
 	return httptest.NewRequest(method, "/sms/inbound", strings.NewReader(body))
