@@ -20,10 +20,16 @@ const benchForm = "ToCountry=US&ToState=CA&NumMedia=0&ToCity=&FromZip=&FromState
 	"0123456789abcdef&From=%%2B15550100100&ApiVersion=2010-04-01&MessageSid=%s" +
 	"&SmsSid=%s&SmsMessageSid=%s"
 
-// BenchmarkInbound measures one webhook through the whole handler in
-// process: parse, route, dedupe, run, render, log. The native case is the
-// same reply written in Go on Echo, the baseline of the ratios.
-func BenchmarkInbound(b *testing.B) {
+// benchTarget is one handler the benchmarks compare, and the number its
+// requests go to.
+type benchTarget struct {
+	name, number string
+	h            http.Handler
+}
+
+// benchTargets is the native baseline and lamlhost with compare.sh's JS
+// and Lua scripts.
+func benchTargets(b *testing.B) (*site, []benchTarget) {
 	s := newSite(b, "", map[string]string{
 		"+15550100001.js": `function handle(msg) {
   return 'Hi! We received your message: "' + msg.body + '"'; }`,
@@ -32,28 +38,36 @@ func BenchmarkInbound(b *testing.B) {
 	})
 	native := echo.New()
 	native.POST("/sms/inbound", nativeReply)
-	cases := []struct {
-		name   string
-		number string
-		h      http.Handler
-	}{
+	return s, []benchTarget{
 		{"native", "15550100001", native},
 		{"js", "15550100001", s.srv.Handler()},
 		{"lua", "15550100002", s.srv.Handler()},
 	}
-	for _, c := range cases {
+}
+
+// benchPost sends the benchmark payload to number under MessageSid seq.
+func benchPost(h http.Handler, number string, seq int64) *httptest.ResponseRecorder {
+	sid := fmt.Sprintf("SM%032x", seq)
+	body := fmt.Sprintf(benchForm, number, sid, sid, sid)
+	req := httptest.NewRequest(http.MethodPost, "/sms/inbound", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+// BenchmarkInbound measures one webhook through the whole handler in
+// process: parse, route, dedupe, run, render, log. The native case is the
+// same reply written in Go on Echo, the baseline of the ratios.
+func BenchmarkInbound(b *testing.B) {
+	s, targets := benchTargets(b)
+	for _, c := range targets {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
-			i := 0
+			var i int64
 			for b.Loop() {
 				i++
-				sid := fmt.Sprintf("SM%032x", i)
-				body := fmt.Sprintf(benchForm, c.number, sid, sid, sid)
-				req := httptest.NewRequest(http.MethodPost, "/sms/inbound",
-					strings.NewReader(body))
-				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				rec := httptest.NewRecorder()
-				c.h.ServeHTTP(rec, req)
+				rec := benchPost(c.h, c.number, i)
 				if rec.Code != 200 || !strings.Contains(rec.Body.String(), "&lt;friend&gt;") {
 					b.Fatalf("got %d %q\n%s", rec.Code, rec.Body, lastFailure(s.logs.String()))
 				}
@@ -90,17 +104,11 @@ func BenchmarkManyNumbers(b *testing.B) {
 		for _, spread := range []int{1, 1000} {
 			b.Run(fmt.Sprintf("%s/numbers=%d", lang, spread), func(b *testing.B) {
 				b.ReportAllocs()
-				i := 0
+				var i int64
 				for b.Loop() {
 					i++
-					sid := fmt.Sprintf("SM%032x", i)
-					num := fmt.Sprintf("1555%07d", i%spread)
-					body := fmt.Sprintf(benchForm, num, sid, sid, sid)
-					req := httptest.NewRequest(http.MethodPost, "/sms/inbound",
-						strings.NewReader(body))
-					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-					rec := httptest.NewRecorder()
-					s.srv.Handler().ServeHTTP(rec, req)
+					num := fmt.Sprintf("1555%07d", i%int64(spread))
+					rec := benchPost(s.srv.Handler(), num, i)
 					if rec.Code != 200 {
 						b.Fatalf("got %d %q", rec.Code, rec.Body)
 					}
@@ -127,37 +135,15 @@ func lastFailure(logs string) string {
 // BenchmarkInboundParallel is BenchmarkInbound with many requests at once,
 // as under load.
 func BenchmarkInboundParallel(b *testing.B) {
-	s := newSite(b, "", map[string]string{
-		"+15550100001.js": `function handle(msg) {
-  return 'Hi! We received your message: "' + msg.body + '"'; }`,
-		"+15550100002.lua": `function handle(msg)
-  return 'Hi! We received your message: "' .. msg.body .. '"' end`,
-	})
-	native := echo.New()
-	native.POST("/sms/inbound", nativeReply)
-	cases := []struct {
-		name, number string
-		h            http.Handler
-	}{
-		{"native", "15550100001", native},
-		{"js", "15550100001", s.srv.Handler()},
-		{"lua", "15550100002", s.srv.Handler()},
-	}
+	s, targets := benchTargets(b)
 	var seq atomic.Int64
-	for _, c := range cases {
+	for _, c := range targets {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetParallelism(16)
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					sid := fmt.Sprintf("SM%032x", seq.Add(1))
-					body := fmt.Sprintf(benchForm, c.number, sid, sid, sid)
-					req := httptest.NewRequest(http.MethodPost, "/sms/inbound",
-						strings.NewReader(body))
-					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-					rec := httptest.NewRecorder()
-					c.h.ServeHTTP(rec, req)
-					if rec.Code != 200 {
+					if rec := benchPost(c.h, c.number, seq.Add(1)); rec.Code != 200 {
 						b.Errorf("got %d\n%s", rec.Code, lastFailure(s.logs.String()))
 						return
 					}
