@@ -388,7 +388,11 @@ func (r *run) context(env *script.Env) goja.Value {
 		case "timezone":
 			return r.vm.ToValue(loc.String()), true
 		case "now":
-			return r.toJS(script.Now(loc), 0), true
+			now := r.vm.NewObject()
+			for _, f := range script.Now(loc) {
+				_ = now.Set(f.Key, f.Value)
+			}
+			return now, true
 		}
 		return nil, false
 	})

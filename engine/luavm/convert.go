@@ -2,7 +2,6 @@ package luavm
 
 import (
 	"fmt"
-	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -103,19 +102,13 @@ func (st *state) context(env *script.Env) *lua.LTable {
 	return t
 }
 
-// now is ctx.now, built as a table straight away: the same fields as
-// script.Now, without a map in between.
+// now is ctx.now as a table.
 func (st *state) now() *lua.LTable {
-	tm := time.Now().In(st.loc)
-	t := st.L.CreateTable(0, 8)
-	t.RawSetString("year", lua.LNumber(tm.Year()))
-	t.RawSetString("month", lua.LNumber(tm.Month()))
-	t.RawSetString("day", lua.LNumber(tm.Day()))
-	t.RawSetString("hour", lua.LNumber(tm.Hour()))
-	t.RawSetString("minute", lua.LNumber(tm.Minute()))
-	t.RawSetString("second", lua.LNumber(tm.Second()))
-	t.RawSetString("weekday", lua.LNumber(tm.Weekday()))
-	t.RawSetString("iso", lua.LString(tm.Format(time.RFC3339)))
+	fields := script.Now(st.loc)
+	t := st.L.CreateTable(0, len(fields))
+	for _, f := range fields {
+		t.RawSetString(f.Key, st.toLua(f.Value, 1))
+	}
 	return t
 }
 
