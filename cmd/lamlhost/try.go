@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -60,16 +59,23 @@ func try(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // tryForm builds the form the CPaaS would POST for one message.
-func tryForm(to, from, body, sid string, media []string) url.Values {
-	form := url.Values{
-		"To": {to}, "From": {from}, "Body": {body}, "MessageSid": {sid},
-		"SmsMessageSid": {sid}, "AccountSid": {"AC00000000000000000000000000000000"},
-		"NumMedia": {strconv.Itoa(len(media))}, "SmsStatus": {"received"},
-		"ApiVersion": {"2010-04-01"},
+func tryForm(to, from, body, sid string, media []string) script.Form {
+	var form script.Form
+	add := func(name, value string) {
+		form = append(form, script.Param{Name: name, Value: value})
 	}
+	add("To", to)
+	add("From", from)
+	add("Body", body)
+	add("MessageSid", sid)
+	add("SmsMessageSid", sid)
+	add("AccountSid", "AC00000000000000000000000000000000")
+	add("NumMedia", strconv.Itoa(len(media)))
+	add("SmsStatus", "received")
+	add("ApiVersion", "2010-04-01")
 	for i, u := range media {
-		form.Set("MediaUrl"+strconv.Itoa(i), u)
-		form.Set("MediaContentType"+strconv.Itoa(i), "application/octet-stream")
+		add("MediaUrl"+strconv.Itoa(i), u)
+		add("MediaContentType"+strconv.Itoa(i), "application/octet-stream")
 	}
 	return form
 }

@@ -1,6 +1,7 @@
 package jsvm
 
 import (
+	"slices"
 	"sort"
 
 	"github.com/dop251/goja"
@@ -12,15 +13,18 @@ import (
 // deletes work as on any object and last for the run.
 type lazy struct {
 	vm    *goja.Runtime
-	keys  []string
+	keys  func() []string // called when the keys are first listed
+	list  []string
 	make  func(key string) (goja.Value, bool)
 	made  map[string]goja.Value
 	gone  map[string]bool
 	extra []string
 }
 
-// newLazy returns an object with keys, whose values make builds.
-func newLazy(vm *goja.Runtime, keys []string, make func(string) (goja.Value, bool)) *goja.Object {
+// newLazy returns an object with the keys that keys lists, whose values
+// make builds. Listing the keys is put off too: few scripts enumerate.
+func newLazy(vm *goja.Runtime, keys func() []string,
+	make func(string) (goja.Value, bool)) *goja.Object {
 	return vm.NewDynamicObject(&lazy{vm: vm, keys: keys, make: make})
 }
 
@@ -80,8 +84,11 @@ func (l *lazy) Delete(key string) bool {
 
 // Keys implements goja.DynamicObject.
 func (l *lazy) Keys() []string {
-	out := make([]string, 0, len(l.keys)+len(l.extra))
-	for _, k := range append(l.keys, l.extra...) {
+	if l.list == nil {
+		l.list = l.keys()
+	}
+	out := make([]string, 0, len(l.list)+len(l.extra))
+	for _, k := range slices.Concat(l.list, l.extra) {
 		if !l.gone[k] {
 			out = append(out, k)
 		}

@@ -361,7 +361,7 @@ func (r *run) message(m *script.Message) goja.Value {
 		media[i] = item
 	}
 	_ = obj.Set("media", vm.NewArray(media...))
-	_ = obj.Set("params", newLazy(vm, sortedKeys(m.Params),
+	_ = obj.Set("params", newLazy(vm, func() []string { return sortedKeys(m.Params) },
 		func(k string) (goja.Value, bool) {
 			v, ok := m.Params[k]
 			if !ok {
@@ -379,7 +379,7 @@ func (r *run) context(env *script.Env) goja.Value {
 	if loc == nil {
 		loc = timeUTC
 	}
-	return newLazy(r.vm, contextKeys, func(k string) (goja.Value, bool) {
+	return newLazy(r.vm, func() []string { return contextKeys }, func(k string) (goja.Value, bool) {
 		switch k {
 		case "number":
 			return r.vm.ToValue(env.Number), true

@@ -39,7 +39,7 @@ func TestMessageFromForm(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			form, err := url.ParseQuery(tt.form)
+			form, err := ParseForm(tt.form)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -54,9 +54,9 @@ func TestMessageFromForm(t *testing.T) {
 			if m.Body != tt.body || m.Sid != tt.sid {
 				t.Errorf("body %q sid %q, want %q %q", m.Body, m.Sid, tt.body, tt.sid)
 			}
-			for k := range form {
-				if _, ok := m.Params[k]; !ok {
-					t.Errorf("parameter %s dropped", k)
+			for _, p := range form {
+				if _, ok := m.Params[p.Name]; !ok {
+					t.Errorf("parameter %s dropped", p.Name)
 				}
 			}
 		})
@@ -70,11 +70,12 @@ func FuzzMessageFromForm(f *testing.F) {
 	f.Add("MediaUrl2=c&MediaUrl0=a&NumMedia=3&MediaContentType0=x&MediaUrl1=b")
 	f.Add("NumMedia=-1&MediaUrl=x&MediaUrl00=y&Body=%ff%fe&To=&From=")
 	f.Fuzz(func(t *testing.T, raw string) {
-		form, err := url.ParseQuery(raw)
+		parsed, err := ParseForm(raw)
 		if err != nil {
 			return
 		}
-		m := MessageFromForm(form)
+		m := MessageFromForm(parsed)
+		form := parsed.Values()
 		if len(m.Params) != len(form) {
 			t.Fatalf("%d params, form has %d", len(m.Params), len(form))
 		}
@@ -106,4 +107,47 @@ func mediaIndex(t *testing.T, form url.Values, u string, last int) int {
 		t.Fatalf("media %q comes from no MediaUrlN field after %d", u, last)
 	}
 	return best
+}
+
+// TestParseFormOrderAndRepeats checks what url.Values cannot show: the
+// order sent, and every value of a repeated name.
+func TestParseFormOrderAndRepeats(t *testing.T) {
+	form, err := ParseForm("b=2&a=1&&b=3&c&d=%2B+x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Form{{"b", "2"}, {"a", "1"}, {"b", "3"}, {"c", ""}, {"d", "+ x"}}
+	if !reflect.DeepEqual(form, want) {
+		t.Fatalf("got %q, want %q", form, want)
+	}
+	if got := form.Get("b"); got != "2" {
+		t.Errorf("Get(b) = %q, want the first value", got)
+	}
+	if got := MessageFromForm(form).Params["b"]; got != "2" {
+		t.Errorf("Params[b] = %q, want the first value", got)
+	}
+	if _, err := ParseForm("To=%2B1&Body=%zz"); err == nil {
+		t.Error("a bad escape parsed without an error")
+	}
+	if _, err := ParseForm("To=1;From=2"); err == nil {
+		t.Error("a semicolon separator parsed without an error")
+	}
+}
+
+// FuzzParseForm checks ParseForm against url.ParseQuery: the same error or
+// none, and the same values in the same order for each name.
+func FuzzParseForm(f *testing.F) {
+	f.Add("To=%2B15550100099&From=%2B15550100001&Body=hello+there&MessageSid=SM1")
+	f.Add("a=1&a=2&&b&=c&d=%zz&e=f;g&h=%E2%82%AC")
+	f.Add("%=&=%&&;&+=+")
+	f.Fuzz(func(t *testing.T, raw string) {
+		want, werr := url.ParseQuery(raw)
+		form, err := ParseForm(raw)
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("error %v, url.ParseQuery says %v", err, werr)
+		}
+		if got := form.Values(); !reflect.DeepEqual(got, want) {
+			t.Fatalf("values %q, url.ParseQuery gives %q", got, want)
+		}
+	})
 }

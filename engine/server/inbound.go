@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -96,7 +95,7 @@ func (s *Server) answer(ctx context.Context, rt *registry.Route,
 
 // readForm checks the content type, reads the body within the size limit
 // and parses it. The query string is not mixed into the form.
-func readForm(r *http.Request, cfg *config.Config) (url.Values, []byte, error) {
+func readForm(r *http.Request, cfg *config.Config) (script.Form, []byte, error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/x-www-form-urlencoded" {
 		return nil, nil, echo.NewHTTPError(http.StatusUnsupportedMediaType,
@@ -117,7 +116,7 @@ func readForm(r *http.Request, cfg *config.Config) (url.Values, []byte, error) {
 			fmt.Sprintf("the form has %d parameters, over the limit of %d",
 				n, cfg.MaxParams))
 	}
-	form, err := url.ParseQuery(string(body))
+	form, err := script.ParseForm(string(body))
 	if err != nil {
 		return nil, nil, echo.NewHTTPError(http.StatusBadRequest, "parse form: "+err.Error())
 	}
@@ -127,14 +126,14 @@ func readForm(r *http.Request, cfg *config.Config) (url.Values, []byte, error) {
 // verify checks the request's signature with the token of the number it
 // is sent to. With no token configured, nothing is checked (the server
 // warned at start).
-func (s *Server) verify(r *http.Request, msg *script.Message, form url.Values,
+func (s *Server) verify(r *http.Request, msg *script.Message, form script.Form,
 	body []byte) error {
 	a := s.auth.Load()
 	token := a.token(msg.To)
 	if token == "" {
 		return nil
 	}
-	if err := a.verifier.Check(r, token, form, body); err != nil {
+	if err := a.verifier.Check(r, token, form.Values(), body); err != nil {
 		return refuse(http.StatusForbidden, err.Error(),
 			slog.String("number", msg.To), slog.String("message_sid", msg.Sid))
 	}
