@@ -90,6 +90,8 @@ type Watchdog struct {
 	gcMark   uint64 // the collection count when waitGC was set
 	killHeap uint64 // the heap when the last run was stopped
 	lastFree time.Time
+	last     reading   // the latest reading of poll
+	lastAt   time.Time // when it was taken
 	started  bool
 	wake     chan struct{}
 	quit     chan struct{}
@@ -151,7 +153,7 @@ func (w *Watchdog) Watch(limit int64, stop func(*script.Error)) (done func()) {
 	r := &watched{start: time.Now(), limit: uint64(max(limit, 0)), stop: stop}
 	w.mu.Lock()
 	w.runs[r] = struct{}{}
-	r.live0 = w.read().live
+	r.live0 = w.recent().live
 	if !w.started {
 		w.started = true
 		w.base = r.live0
@@ -231,6 +233,17 @@ func (w *Watchdog) loop() {
 	}
 }
 
+// recent returns poll's latest reading while it is fresh, or a new one,
+// with w.mu held. The live heap changes only when a collection ends, so a
+// reading two intervals old is nearly as good as a new one, and a busy
+// server does not read the runtime's metrics for every run it starts.
+func (w *Watchdog) recent() reading {
+	if time.Since(w.lastAt) < 2*w.interval {
+		return w.last
+	}
+	return w.read()
+}
+
 // read samples the heap, with w.mu held.
 func (w *Watchdog) read() reading {
 	metrics.Read(w.samples)
@@ -248,6 +261,7 @@ func (w *Watchdog) read() reading {
 func (w *Watchdog) poll() bool {
 	w.mu.Lock()
 	h := w.read()
+	w.last, w.lastAt = h, time.Now()
 	active := len(w.runs) > 0
 	if active {
 		w.base = min(w.base, h.live)
