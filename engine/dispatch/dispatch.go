@@ -99,16 +99,16 @@ func New(logger *slog.Logger, opt Options) *Dispatcher {
 func (d *Dispatcher) Answer(ctx context.Context, rt *registry.Route, msg *script.Message) Answer {
 	start := time.Now()
 	name := filepath.Base(rt.Script.Path)
-	log := d.log.With("number", rt.Number, "script", name,
-		"engine", Engine(name), "message_sid", msg.Sid)
+	tags := []slog.Attr{slog.String("number", rt.Number), slog.String("script", name),
+		slog.String("engine", Engine(name)), slog.String("message_sid", msg.Sid)}
 
-	body, err := d.reply(ctx, rt, msg, log)
+	body, err := d.reply(ctx, rt, msg, slog.New(withTags(d.log.Handler(), tags)))
 
 	a := Answer{Status: http.StatusOK, Body: body, Err: err}
 	if err != nil {
 		a = failure(rt, err)
 	}
-	d.logAnswer(log, msg, a, time.Since(start))
+	d.logAnswer(tags, msg, a, time.Since(start))
 	return a
 }
 

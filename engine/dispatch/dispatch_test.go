@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/lamlhost/lamlhost/engine/config"
 	"github.com/lamlhost/lamlhost/engine/registry"
 	"github.com/lamlhost/lamlhost/engine/script"
+	"github.com/lamlhost/lamlhost/engine/testlog"
 )
 
 // sleeper is a script that takes a while. Unless stubborn, it stops when
@@ -205,5 +207,41 @@ func TestPenaltyAfterTimeout(t *testing.T) {
 	time.Sleep(20 * time.Millisecond)
 	if a := answer(d, quick); !errors.Is(a.Err, script.ErrBusy) {
 		t.Fatalf("second run during the penalty: %v, want busy", a.Err)
+	}
+}
+
+// printer is a script that prints a line through its environment's logger.
+type printer struct{}
+
+// Name implements script.Program.
+func (printer) Name() string { return "printer.lua" }
+
+// Run implements script.Program.
+func (printer) Run(_ context.Context, _ *script.Message, env *script.Env) (any, error) {
+	env.Logger.Info("script says hi", "source", "script")
+	return "ok", nil
+}
+
+// A script's output and the answer's line both carry the message's tags,
+// each once.
+func TestLinesTagged(t *testing.T) {
+	var buf testlog.Buffer
+	d := New(slog.New(slog.NewTextHandler(&buf, nil)), Options{})
+	rt := route("+15550100042", printer{}, time.Second)
+	if a := d.Answer(context.Background(), rt, &script.Message{From: "+15550100001",
+		To: rt.Number, Sid: "SMtag"}); a.Err != nil {
+		t.Fatal(a.Err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines, want the output and the answer:\n%s", len(lines), buf.String())
+	}
+	for i, want := range []string{"script says hi", "message answered"} {
+		for _, tag := range []string{"number=+15550100042", "script=printer.lua",
+			"engine=lua", "message_sid=SMtag", want} {
+			if n := strings.Count(lines[i], tag); n != 1 {
+				t.Errorf("line %d has %s %d times: %s", i, tag, n, lines[i])
+			}
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/lamlhost/lamlhost/engine/script"
@@ -26,21 +27,20 @@ func (p Privacy) Mask(number string) string {
 	return "…" + number[len(number)-4:]
 }
 
-// logAnswer writes the one line each message gets: Info when the script
-// answered, Warn when a script fault was answered safely, Error when the
-// host itself failed.
-func (d *Dispatcher) logAnswer(log *slog.Logger, msg *script.Message, a Answer,
+// logAnswer writes the one line each message gets, tagged with tags: Info
+// when the script answered, Warn when a script fault was answered safely,
+// Error when the host itself failed.
+func (d *Dispatcher) logAnswer(tags []slog.Attr, msg *script.Message, a Answer,
 	took time.Duration) {
-	attrs := []slog.Attr{
+	attrs := append(tags[:len(tags):len(tags)],
 		slog.String("from", d.priv.Mask(msg.From)),
 		slog.Int("status", a.Status),
-		slog.Float64("duration_ms", float64(took.Microseconds())/1000),
-	}
+		slog.Float64("duration_ms", float64(took.Microseconds())/1000))
 	if d.priv.LogBodies {
 		attrs = append(attrs, slog.String("body", msg.Body))
 	}
 	if a.Err == nil {
-		log.LogAttrs(context.Background(), slog.LevelInfo, "message answered", attrs...)
+		d.log.LogAttrs(context.Background(), slog.LevelInfo, "message answered", attrs...)
 		return
 	}
 	level := slog.LevelWarn
@@ -52,5 +52,46 @@ func (d *Dispatcher) logAnswer(log *slog.Logger, msg *script.Message, a Answer,
 	if errors.As(a.Err, &se) && se.Location != "" {
 		attrs = append(attrs, slog.String("location", se.Location))
 	}
-	log.LogAttrs(context.Background(), level, "script failed", attrs...)
+	d.log.LogAttrs(context.Background(), level, "script failed", attrs...)
+}
+
+// tagged is a handler that adds the same attributes to every record, and
+// adds them to its handler only when the first record comes: most runs
+// print nothing, and a child handler formats its attributes when made.
+type tagged struct {
+	h     slog.Handler
+	attrs []slog.Attr
+	once  sync.Once
+	with  slog.Handler
+}
+
+// withTags returns h with attrs added to every record.
+func withTags(h slog.Handler, attrs []slog.Attr) *tagged {
+	return &tagged{h: h, attrs: attrs}
+}
+
+// inner returns h with the attributes, made once.
+func (t *tagged) inner() slog.Handler {
+	t.once.Do(func() { t.with = t.h.WithAttrs(t.attrs) })
+	return t.with
+}
+
+// Enabled implements slog.Handler.
+func (t *tagged) Enabled(ctx context.Context, l slog.Level) bool {
+	return t.h.Enabled(ctx, l)
+}
+
+// Handle implements slog.Handler.
+func (t *tagged) Handle(ctx context.Context, r slog.Record) error {
+	return t.inner().Handle(ctx, r)
+}
+
+// WithAttrs implements slog.Handler.
+func (t *tagged) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return t.inner().WithAttrs(attrs)
+}
+
+// WithGroup implements slog.Handler.
+func (t *tagged) WithGroup(name string) slog.Handler {
+	return t.inner().WithGroup(name)
 }
