@@ -269,8 +269,8 @@ func message(body string) *script.Message {
 	return &script.Message{
 		From: "+15550100001", To: "+15550100099", Body: body,
 		Sid: "SM00000000000000000000000000000001",
-		Params: map[string]string{"Body": body, "From": "+15550100001",
-			"To": "+15550100099"},
+		Params: script.Form{{Name: "Body", Value: body}, {Name: "From", Value: "+15550100001"},
+			{Name: "To", Value: "+15550100099"}},
 	}
 }
 

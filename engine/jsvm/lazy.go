@@ -2,7 +2,6 @@ package jsvm
 
 import (
 	"slices"
-	"sort"
 
 	"github.com/dop251/goja"
 )
@@ -94,15 +93,4 @@ func (l *lazy) Keys() []string {
 		}
 	}
 	return out
-}
-
-// sortedKeys returns the keys of m in byte order, so that a script that
-// lists parameters sees them in a stable order.
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

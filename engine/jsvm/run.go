@@ -361,9 +361,9 @@ func (r *run) message(m *script.Message) goja.Value {
 		media[i] = item
 	}
 	_ = obj.Set("media", vm.NewArray(media...))
-	_ = obj.Set("params", newLazy(vm, func() []string { return sortedKeys(m.Params) },
+	_ = obj.Set("params", newLazy(vm, m.Params.Names,
 		func(k string) (goja.Value, bool) {
-			v, ok := m.Params[k]
+			v, ok := m.Params.Lookup(k)
 			if !ok {
 				return nil, false
 			}

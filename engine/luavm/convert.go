@@ -85,8 +85,10 @@ func (st *state) message(m *script.Message) *lua.LTable {
 	}
 	t.RawSetString("media", media)
 	params := L.CreateTable(0, len(m.Params))
-	for k, v := range m.Params {
-		params.RawSetString(k, lua.LString(v))
+	for _, p := range m.Params {
+		if params.RawGetString(p.Name) == lua.LNil { // the first value counts
+			params.RawSetString(p.Name, lua.LString(p.Value))
+		}
 	}
 	t.RawSetString("params", params)
 	return t

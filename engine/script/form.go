@@ -57,14 +57,30 @@ func ParseForm(body string) (Form, error) {
 // errSemicolon is url.ParseQuery's error for a ';' in a parameter.
 var errSemicolon = errors.New("invalid semicolon separator in query")
 
-// Get returns the first value of name, or "".
-func (f Form) Get(name string) string {
+// Lookup returns the first value of name, and whether name was sent.
+func (f Form) Lookup(name string) (string, bool) {
 	for _, p := range f {
 		if p.Name == name {
-			return p.Value
+			return p.Value, true
 		}
 	}
-	return ""
+	return "", false
+}
+
+// Get returns the first value of name, or "".
+func (f Form) Get(name string) string {
+	v, _ := f.Lookup(name)
+	return v
+}
+
+// Names returns the names sent, each once, in byte order.
+func (f Form) Names() []string {
+	names := make([]string, len(f))
+	for i, p := range f {
+		names[i] = p.Name
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
 }
 
 // Values returns the form as url.Values, every value kept in order.
@@ -76,46 +92,40 @@ func (f Form) Values() url.Values {
 	return v
 }
 
-// MessageFromForm builds a Message from the POSTed form. Media come from
-// MediaUrlN/MediaContentTypeN in index order, whatever the order of the
-// fields and whatever NumMedia says; an index with no URL is skipped.
-// Params keeps the first value of a repeated name, as Get does.
+// MessageFromForm builds a Message from the POSTed form, which it keeps as
+// Params. A field sent more than once counts with its first value. Media
+// come from MediaUrlN/MediaContentTypeN in index order, whatever the order
+// of the fields and whatever NumMedia says; an index with no URL is
+// skipped.
 func MessageFromForm(form Form) *Message {
-	m := &Message{Params: make(map[string]string, len(form))}
-	var idx []int
-	for _, p := range form {
-		if _, seen := m.Params[p.Name]; seen {
-			continue
-		}
-		m.Params[p.Name] = p.Value
-		switch p.Name {
-		case "From":
-			m.From = p.Value
-		case "To":
-			m.To = p.Value
-		case "Body":
-			m.Body = p.Value
-		case "MessageSid":
-			m.Sid = p.Value
-		}
-		if rest, ok := strings.CutPrefix(p.Name, "MediaUrl"); ok {
-			n, err := strconv.Atoi(rest)
-			if err == nil && n >= 0 && n < maxMediaIndex && strconv.Itoa(n) == rest &&
-				p.Value != "" {
-				idx = append(idx, n)
-			}
-		}
+	m := &Message{
+		From:   form.Get("From"),
+		To:     form.Get("To"),
+		Body:   form.Get("Body"),
+		Sid:    form.Get("MessageSid"),
+		Params: form,
 	}
 	if m.Sid == "" {
-		m.Sid = m.Params["SmsMessageSid"]
+		m.Sid = form.Get("SmsMessageSid")
+	}
+	var idx []int
+	for _, p := range form {
+		rest, ok := strings.CutPrefix(p.Name, "MediaUrl")
+		if !ok {
+			continue
+		}
+		n, err := strconv.Atoi(rest)
+		if err == nil && n >= 0 && n < maxMediaIndex && strconv.Itoa(n) == rest &&
+			!slices.Contains(idx, n) {
+			idx = append(idx, n)
+		}
 	}
 	slices.Sort(idx)
 	for _, n := range idx {
 		i := strconv.Itoa(n)
-		m.Media = append(m.Media, Media{
-			URL:         m.Params["MediaUrl"+i],
-			ContentType: m.Params["MediaContentType"+i],
-		})
+		if u := form.Get("MediaUrl" + i); u != "" {
+			m.Media = append(m.Media, Media{URL: u, ContentType: form.Get("MediaContentType" + i)})
+		}
 	}
 	return m
 }

@@ -54,10 +54,8 @@ func TestMessageFromForm(t *testing.T) {
 			if m.Body != tt.body || m.Sid != tt.sid {
 				t.Errorf("body %q sid %q, want %q %q", m.Body, m.Sid, tt.body, tt.sid)
 			}
-			for _, p := range form {
-				if _, ok := m.Params[p.Name]; !ok {
-					t.Errorf("parameter %s dropped", p.Name)
-				}
+			if !reflect.DeepEqual(m.Params, form) {
+				t.Errorf("params %q, want the form %q", m.Params, form)
 			}
 		})
 	}
@@ -76,8 +74,8 @@ func FuzzMessageFromForm(f *testing.F) {
 		}
 		m := MessageFromForm(parsed)
 		form := parsed.Values()
-		if len(m.Params) != len(form) {
-			t.Fatalf("%d params, form has %d", len(m.Params), len(form))
+		if names := m.Params.Names(); len(names) != len(form) {
+			t.Fatalf("%d names, form has %d", len(names), len(form))
 		}
 		if m.Body != form.Get("Body") || m.To != form.Get("To") || m.From != form.Get("From") {
 			t.Fatal("a core field differs from the form")
@@ -123,8 +121,14 @@ func TestParseFormOrderAndRepeats(t *testing.T) {
 	if got := form.Get("b"); got != "2" {
 		t.Errorf("Get(b) = %q, want the first value", got)
 	}
-	if got := MessageFromForm(form).Params["b"]; got != "2" {
-		t.Errorf("Params[b] = %q, want the first value", got)
+	if got, ok := MessageFromForm(form).Params.Lookup("b"); got != "2" || !ok {
+		t.Errorf("Params.Lookup(b) = %q, %v, want the first value", got, ok)
+	}
+	if got := form.Names(); !reflect.DeepEqual(got, []string{"a", "b", "c", "d"}) {
+		t.Errorf("Names() = %q, want each name once, sorted", got)
+	}
+	if _, ok := form.Lookup("e"); ok {
+		t.Error("Lookup found a name that was not sent")
 	}
 	if _, err := ParseForm("To=%2B1&Body=%zz"); err == nil {
 		t.Error("a bad escape parsed without an error")

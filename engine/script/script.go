@@ -22,9 +22,9 @@ type Message struct {
 	Body  string
 	Sid   string
 	Media []Media
-	// Params holds every POSTed parameter under its own name. For a name
-	// sent more than once, the first value is kept.
-	Params map[string]string
+	// Params is every POSTed parameter, as sent. Scripts see each name
+	// once, with its first value (Form.Lookup).
+	Params Form
 }
 
 // Env is what a run knows about the number it answers for.

@@ -173,3 +173,29 @@ function handle(m) {
 		t.Errorf("got %q", got)
 	}
 }
+
+// TestParams: msg.params holds every name sent, once, with its first
+// value, in both languages; its names list in byte order in JS.
+func TestParams(t *testing.T) {
+	p := pair{
+		js: `function handle(m) {
+  return Object.keys(m.params).filter(k => k[0] === "X").join(",") + " " + m.params.XTwice +
+    " " + m.params.XEmpty + "|" + (m.params.Nope === undefined) }`,
+		lua: `function handle(m)
+  local n = 0
+  for k in pairs(m.params) do if k:sub(1, 1) == "X" then n = n + 1 end end
+  return n .. " " .. m.params.XTwice .. " " .. m.params.XEmpty .. "|" ..
+    tostring(m.params.Nope == nil) end`,
+	}
+	want := map[string]string{
+		jsNumber:  "XEmpty,XOnce,XTwice first |true",
+		luaNumber: "3 first |true",
+	}
+	both(t, "", p, func(t *testing.T, s *site, to string) {
+		code, _, body := s.post(t, form(to, "&XTwice=first&XOnce=1&XTwice=second&XEmpty="))
+		if got := messages(t, body); code != http.StatusOK || len(got) != 1 ||
+			got[0] != want[to] {
+			t.Fatalf("got %d %q, want %q", code, got, want[to])
+		}
+	})
+}
