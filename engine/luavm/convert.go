@@ -68,6 +68,84 @@ func (st *state) exportTable(t *lua.LTable, depth int) (any, error) {
 	return m, err
 }
 
+// lazyFields are the fields of msg and ctx made when a script first reads
+// them: msg.params, ctx.vars and ctx.now. Most handlers read none of them,
+// and building twenty parameters into a Lua table was a third of a small
+// run. Until read, they are missing from pairs(msg) and pairs(ctx) and
+// from rawget; a write to one stands, as on any table.
+type lazyFields struct {
+	meta      *lua.LTable // the metatable of msg and ctx, one per state
+	msg, ctx  *lua.LTable // this run's arguments
+	message   *script.Message
+	env       *script.Env
+	params    bool // made or written
+	vars, now bool
+}
+
+// lazyMeta returns the metatable that makes the lazy fields. Its
+// __metatable field hides it from getmetatable and setmetatable, so that
+// no script can change what the next run's msg and ctx do.
+func (st *state) lazyMeta() *lua.LTable {
+	L := st.L
+	mt := L.CreateTable(0, 3)
+	mt.RawSetString("__index", L.NewFunction(st.lazyIndex))
+	mt.RawSetString("__newindex", L.NewFunction(st.lazyNewIndex))
+	mt.RawSetString("__metatable", lua.LFalse)
+	return mt
+}
+
+// slot returns the flag of the lazy field k of t, or nil for any other
+// key or table.
+func (lf *lazyFields) slot(t *lua.LTable, k lua.LValue) *bool {
+	switch {
+	case t == lf.msg && k == lua.LString("params"):
+		return &lf.params
+	case t == lf.ctx && k == lua.LString("vars"):
+		return &lf.vars
+	case t == lf.ctx && k == lua.LString("now"):
+		return &lf.now
+	}
+	return nil
+}
+
+// lazyIndex is __index: it makes a lazy field on its first read.
+func (st *state) lazyIndex(L *lua.LState) int {
+	t, k := L.CheckTable(1), L.Get(2)
+	made := st.lazy.slot(t, k)
+	if made == nil || *made {
+		L.Push(lua.LNil)
+		return 1
+	}
+	*made = true
+	var v lua.LValue
+	switch made {
+	case &st.lazy.params:
+		v = st.params(st.lazy.message)
+	case &st.lazy.vars:
+		var vars map[string]any
+		if st.lazy.env != nil {
+			vars = st.lazy.env.Vars
+		}
+		v = st.toLua(vars, 0)
+	default:
+		v = st.now()
+	}
+	t.RawSet(k, v)
+	L.Push(v)
+	return 1
+}
+
+// lazyNewIndex is __newindex: a lazy field written before it was read is
+// not made afterwards.
+func (st *state) lazyNewIndex(L *lua.LState) int {
+	t, k, v := L.CheckTable(1), L.Get(2), L.Get(3)
+	if made := st.lazy.slot(t, k); made != nil {
+		*made = true
+	}
+	t.RawSet(k, v)
+	return 0
+}
+
 // message builds the msg argument.
 func (st *state) message(m *script.Message) *lua.LTable {
 	L := st.L
@@ -84,23 +162,30 @@ func (st *state) message(m *script.Message) *lua.LTable {
 		media.Append(item)
 	}
 	t.RawSetString("media", media)
-	params := L.CreateTable(0, len(m.Params))
-	for _, p := range m.Params {
-		if params.RawGetString(p.Name) == lua.LNil { // the first value counts
-			params.RawSetString(p.Name, lua.LString(p.Value))
-		}
-	}
-	t.RawSetString("params", params)
+	st.lazy.msg = t
+	L.SetMetatable(t, st.lazy.meta)
 	return t
 }
 
-// context builds the ctx argument; vars is copied into fresh tables.
+// params builds msg.params: each name once, with its first value.
+func (st *state) params(m *script.Message) *lua.LTable {
+	t := st.L.CreateTable(0, len(m.Params))
+	for _, p := range m.Params {
+		if t.RawGetString(p.Name) == lua.LNil {
+			t.RawSetString(p.Name, lua.LString(p.Value))
+		}
+	}
+	return t
+}
+
+// context builds the ctx argument; vars, when read, is copied into fresh
+// tables.
 func (st *state) context(env *script.Env) *lua.LTable {
 	t := st.L.CreateTable(0, 4)
 	t.RawSetString("number", lua.LString(env.Number))
-	t.RawSetString("vars", st.toLua(env.Vars, 0))
 	t.RawSetString("timezone", lua.LString(st.loc.String()))
-	t.RawSetString("now", st.now())
+	st.lazy.ctx = t
+	st.L.SetMetatable(t, st.lazy.meta)
 	return t
 }
 

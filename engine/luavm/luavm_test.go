@@ -241,14 +241,26 @@ func TestWideConcat(t *testing.T) {
 	}
 }
 
+// webhook is a real-shaped inbound SMS, twenty parameters.
+const webhook = "ToCountry=US&ToState=CA&NumMedia=0&ToCity=&FromZip=&FromState=CA" +
+	"&SmsStatus=received&FromCity=&Body=Hello+there&FromCountry=US&To=%2B15550100099" +
+	"&ToZip=&NumSegments=1&AccountSid=AC0123456789abcdef0123456789abcdef" +
+	"&From=%2B15550100100&ApiVersion=2010-04-01&MessageSid=SM0123456789abcdef0123456789abcdef" +
+	"&SmsSid=SM0123456789abcdef0123456789abcdef&SmsMessageSid=SM0123456789abcdef0123456789abcdef"
+
 // BenchmarkRun is one run of a small handler with isolation: a pooled
 // state, restored to its pristine globals and libraries afterwards.
 func BenchmarkRun(b *testing.B) {
 	p := compile(b, `function handle(msg, ctx) return { message = "Hi " .. msg.body } end`)
 	e := env(time.Second)
+	form, err := script.ParseForm(webhook)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := script.MessageFromForm(form)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := p.Run(context.Background(), msg, e); err != nil {
+		if _, err := p.Run(context.Background(), m, e); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -301,5 +313,41 @@ func peekState() (*state, bool) {
 		return st, true
 	default:
 		return nil, false
+	}
+}
+
+// msg.params, ctx.vars and ctx.now are made on first read, and otherwise
+// behave as plain fields; the metatable that makes them is out of reach.
+func TestLazyFields(t *testing.T) {
+	form, err := script.ParseForm("Body=hi&Digits=42&Digits=7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := script.MessageFromForm(form)
+	e := env(time.Second)
+	e.Vars = map[string]any{"shop": "Corner"}
+	tests := []struct{ name, src, want string }{
+		{"read", `return m.params.Digits .. " " .. ctx.vars.shop .. " " .. type(ctx.now.hour)`,
+			"42 Corner number"},
+		{"read twice is the same table", `return tostring(m.params == m.params)`, "true"},
+		{"listed after a read", `local _ = m.params
+  local n = 0 for k in pairs(m) do n = n + 1 end return tostring(n)`, "6"},
+		{"written before a read", `m.params = nil ctx.now = "later"
+  return tostring(m.params) .. " " .. ctx.now`, "nil later"},
+		{"other keys", `m.extra = 1 return tostring(m.extra) .. tostring(m.nosuch)`, "1nil"},
+		{"metatable hidden", `return tostring(getmetatable(m)) .. tostring(getmetatable(ctx))`,
+			"falsefalse"},
+		{"metatable locked", `return tostring(pcall(setmetatable, m, {}))`, "false"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := compile(t, "function handle(m, ctx) "+tt.src+" end")
+			for range 2 { // the second run is on the reused state
+				v, err := p.Run(context.Background(), m, e)
+				if err != nil || v != tt.want {
+					t.Fatalf("got %v, %v, want %q", v, err, tt.want)
+				}
+			}
+		})
 	}
 }

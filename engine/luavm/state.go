@@ -63,6 +63,7 @@ type state struct {
 	ticks    uint32
 	extra    []lua.LValue
 	seen     map[lua.LValue]struct{}
+	lazy     lazyFields
 }
 
 // control is how one run is stopped: the first error wins, and the run's
@@ -111,6 +112,7 @@ func newState(_ *Program) *state {
 		RegistryGrowStep: registryGrowStep,
 	})
 	st := &state{L: L}
+	st.lazy.meta = st.lazyMeta()
 	st.openLibs()
 	st.env = L.G.Global
 	st.takeSnapshot()
@@ -290,6 +292,7 @@ func (st *state) release() {
 func (st *state) end() bool {
 	st.L.RemoveContext()
 	st.ctx, st.out, st.run = nil, nil, nil
+	st.lazy = lazyFields{meta: st.lazy.meta}
 	return st.restore()
 }
 
@@ -349,6 +352,7 @@ func (st *state) load(p *Program) (*lua.LFunction, *script.Error) {
 func (st *state) call(fn *lua.LFunction, msg *script.Message, env *script.Env) (
 	any, error) {
 	L := st.L
+	st.lazy = lazyFields{meta: st.lazy.meta, message: msg, env: env}
 	L.Push(fn)
 	L.Push(st.message(msg))
 	L.Push(st.context(env))
