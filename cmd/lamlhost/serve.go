@@ -13,6 +13,7 @@ import (
 
 	"github.com/lamlhost/lamlhost/engine/config"
 	"github.com/lamlhost/lamlhost/engine/dedupe"
+	"github.com/lamlhost/lamlhost/engine/logbuf"
 	"github.com/lamlhost/lamlhost/engine/metrics"
 	"github.com/lamlhost/lamlhost/engine/registry"
 	"github.com/lamlhost/lamlhost/engine/reload"
@@ -35,7 +36,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lamlhost: %v\n", err)
 		return 1
 	}
-	logger := newLogger(cfg, stderr)
+	// A line per message: written in batches when they come fast.
+	logw := logbuf.New(stderr)
+	defer logw.Close()
+	logger := newLogger(cfg, logw)
 	logReport(logger, rp)
 	if *listen == "" {
 		*listen = cfg.Listen
