@@ -351,3 +351,23 @@ func TestLazyFields(t *testing.T) {
 		})
 	}
 }
+
+// A run may add to the libraries and define globals; the next run on the
+// same state sees neither, and the libraries themselves never change.
+func TestLibraryOverlays(t *testing.T) {
+	p := compile(t, `function handle(m)
+  local before = tostring(string.trim) .. " " .. tostring(shout) .. " " .. tostring(next(string))
+  function string.trim(s) return (s:gsub("^%s+", "")) end
+  string.upper = function() return "hijacked" end
+  shout = true
+  local n = 0 for k in pairs(string) do n = n + 1 end
+  return before .. "|" .. ("  x"):trim() .. " " .. ("a"):upper() .. " " .. n .. " " ..
+    tostring(getmetatable(string)) .. " " .. tostring(rawget(_G, "shout"))
+end`)
+	for run := range 3 {
+		v, err := p.Run(context.Background(), msg, env(time.Second))
+		if want := "nil nil nil|x hijacked 2 false true"; err != nil || v != want {
+			t.Fatalf("run %d: got %v, %v, want %q", run, v, err, want)
+		}
+	}
+}

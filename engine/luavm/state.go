@@ -149,6 +149,38 @@ func (st *state) openLibs() {
 	if t, ok := g.RawGetString("table").(*lua.LTable); ok {
 		st.installTables(t)
 	}
+	st.shareLibraries()
+}
+
+// shared names the library tables scripts reach through overlays.
+var shared = []string{"string", "table", "math", "os", "utf8"}
+
+// shareLibraries puts each library table behind an overlay: an empty
+// table whose locked metatable reads through to the library. A script
+// that adds or replaces a library function (string.trim = ...) writes into
+// the overlay, which the snapshot finds non-empty and clears after the
+// run; the library itself is out of every script's reach, so restore has
+// no need to compare its dozens of entries after every run. Methods on
+// strings go through the string overlay too. pairs(string) lists only what
+// the run added.
+func (st *state) shareLibraries() {
+	L := st.L
+	g := L.G.Global
+	for _, name := range shared {
+		lib, ok := g.RawGetString(name).(*lua.LTable)
+		if !ok {
+			continue
+		}
+		mt := L.CreateTable(0, 2)
+		mt.RawSetString("__index", lib)
+		mt.RawSetString("__metatable", lua.LFalse)
+		overlay := L.CreateTable(0, 0)
+		L.SetMetatable(overlay, mt)
+		g.RawSetString(name, overlay)
+	}
+	if mt, ok := L.GetMetatable(lua.LString("")).(*lua.LTable); ok {
+		mt.RawSetString("__index", g.RawGetString("string"))
+	}
 }
 
 // takeSnapshot records every table reachable from the globals and the
@@ -274,9 +306,27 @@ func (st *state) begin(ctx context.Context, name string, env *script.Env) {
 		c.stop(&named)
 	})
 	st.ctx, st.run, st.name, st.t0 = ctx, c, name, time.Now()
+	st.freshGlobals()
 	st.valueCap = limits.ValueCap()
 	st.out = script.NewOutput(logger, limits.Output)
 	st.L.SetContext(ctx)
+}
+
+// freshGlobals gives the run a globals table of its own, which inherits
+// the pristine ones through its metatable's __index: what a script defines
+// (handle, to begin with) goes into it and is dropped with it, so that
+// restore has nothing to undo in the shared globals after a usual run.
+// _G names the run's table. The metatable is the run's own too: a script
+// may read or replace it, and the shared tables it can reach that way stay
+// under the snapshot's check.
+func (st *state) freshGlobals() {
+	L := st.L
+	mt := L.CreateTable(0, 1)
+	mt.RawSetString("__index", st.env)
+	g := L.CreateTable(0, 4)
+	g.RawSetString("_G", g)
+	L.SetMetatable(g, mt)
+	L.Env, L.G.Global = g, g
 }
 
 // release ends the run's watch and context.
