@@ -97,12 +97,10 @@ func listenAndServe(ctx context.Context, addr string, reg *registry.Registry,
 	return 0
 }
 
-// openStore opens the record of answered messages under data_dir.
+// openStore opens the record of answered messages in data_dir/dedupe,
+// creating the folders it needs.
 func openStore(cfg *config.Config) (dedupe.Store, error) {
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, err
-	}
-	return dedupe.OpenBolt(filepath.Join(cfg.DataDir, "dedupe.db"),
+	return dedupe.OpenFile(filepath.Join(cfg.DataDir, "dedupe"),
 		dedupe.Options{Window: cfg.DedupeWindow.Std()})
 }
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -54,20 +53,39 @@ var kinds = []kind{
 		t.Cleanup(func() { _ = s.Close() })
 		return s
 	}},
-	{"bolt", func(t *testing.T, opt dedupe.Options) lenStore {
-		return openBolt(t, filepath.Join(t.TempDir(), "dedupe.db"), opt)
+	{"file", func(t *testing.T, opt dedupe.Options) lenStore {
+		return openFile(t, t.TempDir(), opt)
 	}},
 }
 
-// openBolt opens a BoltStore that is closed when the test ends.
-func openBolt(t *testing.T, path string, opt dedupe.Options) *dedupe.BoltStore {
+// openFile opens a FileStore that is closed when the test ends.
+func openFile(t *testing.T, dir string, opt dedupe.Options) *dedupe.FileStore {
 	t.Helper()
-	s, err := dedupe.OpenBolt(path, opt)
+	s, err := dedupe.OpenFile(dir, opt)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	return s
+}
+
+// put stores an entry with status 200 and the given body.
+func put(t *testing.T, s dedupe.Store, key, body string) {
+	t.Helper()
+	err := s.Put(t.Context(), key, dedupe.Entry{Status: 200, Body: []byte(body)})
+	if err != nil {
+		t.Fatalf("put %s: %v", key, err)
+	}
+}
+
+// get returns the body stored under key, and whether there is one.
+func get(t *testing.T, s dedupe.Store, key string) (string, bool) {
+	t.Helper()
+	e, found, err := s.Get(t.Context(), key)
+	if err != nil {
+		t.Fatalf("get %s: %v", key, err)
+	}
+	return string(e.Body), found
 }
 
 // counter is a run func that counts its calls.

@@ -8,7 +8,7 @@ import (
 
 // Sentinel errors of the package.
 var (
-	// ErrLocked means another process holds the store file.
+	// ErrLocked means another process holds the store's files.
 	ErrLocked = errors.New("store is held by another process")
 	// ErrClosed means the store was used after Close.
 	ErrClosed = errors.New("store is closed")
@@ -65,13 +65,13 @@ type Options struct {
 	MaxEntries int
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
-	// LockTimeout is how long OpenBolt waits for a file that another
+	// LockTimeout is how long OpenFile waits for a directory that another
 	// process holds before it fails with ErrLocked. Default 1s.
 	LockTimeout time.Duration
-	// FlushInterval is how often a BoltStore commits the entries put since
-	// the last commit, in one transaction and one sync to disk. A crash
-	// loses at most this much of the record. Default 50ms; a negative
-	// value commits every Put on its own.
+	// FlushInterval is how often a FileStore writes the entries put since
+	// the last write, with one write and one sync to disk. A crash loses
+	// at most this much of the record. Default 50ms; a negative value
+	// writes and syncs every Put on its own.
 	FlushInterval time.Duration
 }
 
