@@ -362,11 +362,12 @@ func TestLibraryOverlays(t *testing.T) {
   shout = true
   local n = 0 for k in pairs(string) do n = n + 1 end
   return before .. "|" .. ("  x"):trim() .. " " .. ("a"):upper() .. " " .. n .. " " ..
-    tostring(getmetatable(string)) .. " " .. tostring(rawget(_G, "shout"))
+    tostring(getmetatable(string)) .. " " .. tostring(rawget(_G, "shout")) .. " " ..
+    tostring(getmetatable(_G)) .. " " .. tostring(pcall(setmetatable, _G, nil))
 end`)
 	for run := range 3 {
 		v, err := p.Run(context.Background(), msg, env(time.Second))
-		if want := "nil nil nil|x hijacked 2 false true"; err != nil || v != want {
+		if want := "nil nil nil|x hijacked 2 false true false false"; err != nil || v != want {
 			t.Fatalf("run %d: got %v, %v, want %q", run, v, err, want)
 		}
 	}

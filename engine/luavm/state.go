@@ -64,6 +64,8 @@ type state struct {
 	extra    []lua.LValue
 	seen     map[lua.LValue]struct{}
 	lazy     lazyFields
+	// globalsMeta is the locked metatable of every run's globals.
+	globalsMeta *lua.LTable
 }
 
 // control is how one run is stopped: the first error wins, and the run's
@@ -115,6 +117,9 @@ func newState(_ *Program) *state {
 	st.lazy.meta = st.lazyMeta()
 	st.openLibs()
 	st.env = L.G.Global
+	st.globalsMeta = L.CreateTable(0, 2)
+	st.globalsMeta.RawSetString("__index", st.env)
+	st.globalsMeta.RawSetString("__metatable", lua.LFalse)
 	st.takeSnapshot()
 	return st
 }
@@ -136,6 +141,7 @@ func (st *state) openLibs() {
 	for _, name := range removed {
 		g.RawSetString(name, lua.LNil)
 	}
+	g.RawSetString("_G", lua.LNil) // each run's globals name themselves
 	g.RawSetString("print", L.NewFunction(st.print))
 	os := L.NewTable()
 	os.RawSetString("time", L.NewFunction(st.osTime))
@@ -183,11 +189,14 @@ func (st *state) shareLibraries() {
 	}
 }
 
-// takeSnapshot records every table reachable from the globals and the
-// string metatable, as they are before any script ran: their contents and
-// their metatables. Library functions are Go functions without state of
-// their own, so undoing changes to these tables undoes every change a run
-// can make to what the next run sees.
+// takeSnapshot records every table a script can reach from the shared
+// globals and the string metatable, as they are before any script ran:
+// their contents and their metatables. Library functions are Go functions
+// without state of their own, so undoing changes to these tables undoes
+// every change a run can make to what the next run sees. The shared
+// globals themselves are not among them: scripts read them only through
+// their own globals' locked metatable (freshGlobals), and the libraries
+// only through overlays (shareLibraries).
 func (st *state) takeSnapshot() {
 	L := st.L
 	seen := map[*lua.LTable]bool{}
@@ -213,7 +222,12 @@ func (st *state) takeSnapshot() {
 			visit(vt)
 		}
 	}
-	visit(st.env)
+	seen[st.env] = true
+	st.env.ForEach(func(_, v lua.LValue) {
+		if t, ok := v.(*lua.LTable); ok {
+			visit(t)
+		}
+	})
 	if mt, ok := L.GetMetatable(lua.LString("")).(*lua.LTable); ok {
 		visit(mt)
 	}
@@ -312,21 +326,16 @@ func (st *state) begin(ctx context.Context, name string, env *script.Env) {
 	st.L.SetContext(ctx)
 }
 
-// freshGlobals gives the run a globals table of its own, which inherits
-// the pristine ones through its metatable's __index: what a script defines
-// (handle, to begin with) goes into it and is dropped with it, so that
-// restore has nothing to undo in the shared globals after a usual run.
-// _G names the run's table. The metatable is the run's own too: a script
-// may read or replace it, and the shared tables it can reach that way stay
-// under the snapshot's check.
+// freshGlobals gives the run a globals table of its own, which reads the
+// shared globals through a locked metatable: what a script defines
+// (handle, to begin with) goes into it and is dropped with it, and the
+// shared globals are out of every script's reach, so restore need not
+// compare them after every run. _G names the run's table.
 func (st *state) freshGlobals() {
-	L := st.L
-	mt := L.CreateTable(0, 1)
-	mt.RawSetString("__index", st.env)
-	g := L.CreateTable(0, 4)
+	g := st.L.CreateTable(0, 4)
 	g.RawSetString("_G", g)
-	L.SetMetatable(g, mt)
-	L.Env, L.G.Global = g, g
+	st.L.SetMetatable(g, st.globalsMeta)
+	st.L.Env, st.L.G.Global = g, g
 }
 
 // release ends the run's watch and context.

@@ -8,7 +8,8 @@ function handle(msg, ctx)
   local dirty = {}
   local function check(ok, what) if not ok then dirty[#dirty + 1] = what end end
   check(leaked == nil, "global")
-  check(rawget(_G, "leaked2") == nil and _G.nosuchname == nil, "metatable of _G")
+  check(rawget(_G, "leaked2") == nil and _G.nosuchname == nil, "leaked through _G")
+  check(getmetatable(_G) == false and _G._G == _G, "metatable of _G")
   check(string.upper("a") == "A", "string.upper")
   check(("a"):upper() == "A", "string method")
   check(string.cache == nil, "field added to string")
@@ -38,8 +39,8 @@ function handle(msg, ctx)
   pcall(setmetatable, string, {__index = function() return "x" end})
   rawset(math, "floor", 1)
   getmetatable("").__index = {}
-  -- last: from here on, globals read through this metatable
-  setmetatable(_G, {__index = function() return "from a metatable" end,
+  pcall(setmetatable, _G, {__index = function() return "from a metatable" end,
     __newindex = function() end})
+  _G._G = nil
   return "clean"
 end
