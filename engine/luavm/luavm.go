@@ -48,6 +48,11 @@ func (Compiler) Compile(name string, src []byte) (script.Program, error) {
 	if e := checkConcat(name, proto); e != nil {
 		return nil, e
 	}
+	// gopher-lua gives every call of a vararg function that does not use
+	// ... a Lua 5.0 "arg" table. The chunk is such a function, but its
+	// "arg" has no name a script could use, so the table, a 32-slot map
+	// made for every run, is dropped.
+	proto.IsVarArg &^= lua.VarArgNeedsArg
 	p := &Program{name: name, proto: proto}
 	if err := p.checkHandle(); err != nil {
 		return nil, err

@@ -372,3 +372,16 @@ end`)
 		}
 	}
 }
+
+// The chunk is a vararg function without arguments: ... is empty and no
+// Lua 5.0 arg table appears, in the first run and on a reused state.
+func TestChunkVarargs(t *testing.T) {
+	p := compile(t, `local n = select("#", ...)
+function handle(m) return n .. " " .. tostring(arg) end`)
+	for range 2 {
+		if v, err := p.Run(context.Background(), msg, env(time.Second)); err != nil ||
+			v != "0 nil" {
+			t.Fatalf("got %v, %v, want 0 nil", v, err)
+		}
+	}
+}
