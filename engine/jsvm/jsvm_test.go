@@ -214,3 +214,52 @@ func BenchmarkRunPaced(b *testing.B) {
 		}
 	}
 }
+
+// msg, msg.params and ctx make their properties on first read, and
+// otherwise behave as plain objects.
+func TestLazyArguments(t *testing.T) {
+	form, err := script.ParseForm("Body=hi&From=%2B1&MediaUrl0=u&Digits=42&Digits=7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := script.MessageFromForm(form)
+	tests := []struct{ name, src, want string }{
+		{"keys", `return Object.keys(m).join()`, "from,to,body,sid,media,params"},
+		{"json", `return JSON.stringify({b: m.body, media: m.media, d: m.params.Digits})`,
+			`{"b":"hi","media":[{"url":"u","contentType":""}],"d":"42"}`},
+		{"same object", `return String(m.media === m.media && m.params === m.params)`, "true"},
+		{"in then read", `return String("media" in m) + m.media.length`, "true1"},
+		{"write", `m.body = "changed"; delete m.from; return m.body + Object.keys(m).length`,
+			"changed5"},
+		{"spread", `return Object.keys({...m}).length + " " + ("nosuch" in m)`, "6 false"},
+		{"ctx", `return ctx.number + " " + Object.keys(ctx).join()`,
+			"+15550100099 number,vars,timezone,now"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := compile(t, "function handle(m, ctx) { "+tt.src+" }")
+			for range 2 {
+				v, err := p.Run(context.Background(), m, env(time.Second))
+				if err != nil || v != tt.want {
+					t.Fatalf("got %v, %v, want %q", v, err, tt.want)
+				}
+			}
+		})
+	}
+}
+
+// A script that works on the object model gets plain objects: freezing
+// msg and ctx works.
+func TestPlainArgumentsWhenFresh(t *testing.T) {
+	p := compile(t, `function handle(m, ctx) {
+  Object.freeze(m); Object.freeze(m.params); Object.freeze(ctx);
+  return String(Object.isFrozen(m) && Object.isFrozen(ctx)) + " " + m.body + " " +
+    Object.keys(m).join() }`)
+	if !p.fresh {
+		t.Fatal("a script that freezes objects must run in a fresh runtime")
+	}
+	v, err := p.Run(context.Background(), msg, env(time.Second))
+	if want := "true hello from,to,body,sid,media,params"; err != nil || v != want {
+		t.Fatalf("got %v, %v, want %q", v, err, want)
+	}
+}

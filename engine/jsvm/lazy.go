@@ -59,16 +59,10 @@ func (l *lazy) Set(key string, val goja.Value) bool {
 	return true
 }
 
-// Has implements goja.DynamicObject.
+// Has implements goja.DynamicObject. A property it finds is made, so that
+// the value read next is the one it saw.
 func (l *lazy) Has(key string) bool {
-	if _, ok := l.made[key]; ok {
-		return true
-	}
-	if l.gone[key] {
-		return false
-	}
-	_, ok := l.make(key)
-	return ok
+	return l.Get(key) != nil
 }
 
 // Delete implements goja.DynamicObject.

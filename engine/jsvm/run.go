@@ -347,32 +347,61 @@ func (r *run) exportObject(o *goja.Object, depth int) (any, error) {
 	return script.Unsupported{Type: strings.ToLower(o.ClassName())}, nil
 }
 
-// message builds the msg argument as plain JS objects.
+// object returns an object with the properties keys lists, whose values
+// make builds. Usually each is made when first read (see lazy); a script
+// that works on the object model itself (a fresh program) gets a plain
+// object, which Object.freeze and the like accept.
+func (r *run) object(keys func() []string, make func(string) (goja.Value, bool)) goja.Value {
+	if !r.prg.fresh {
+		return newLazy(r.vm, keys, make)
+	}
+	o := r.vm.NewObject()
+	for _, k := range keys() {
+		if v, ok := make(k); ok {
+			_ = o.Set(k, v)
+		}
+	}
+	return o
+}
+
+// message builds the msg argument: a handler reads one or two of its
+// properties.
 func (r *run) message(m *script.Message) goja.Value {
 	vm := r.vm
-	obj := vm.NewObject()
-	_ = obj.Set("from", m.From)
-	_ = obj.Set("to", m.To)
-	_ = obj.Set("body", m.Body)
-	_ = obj.Set("sid", m.Sid)
-	media := make([]any, len(m.Media))
-	for i, md := range m.Media {
-		item := vm.NewObject()
-		_ = item.Set("url", md.URL)
-		_ = item.Set("contentType", md.ContentType)
-		media[i] = item
-	}
-	_ = obj.Set("media", vm.NewArray(media...))
-	_ = obj.Set("params", newLazy(vm, m.Params.Names,
-		func(k string) (goja.Value, bool) {
-			v, ok := m.Params.Lookup(k)
-			if !ok {
-				return nil, false
+	return r.object(func() []string { return messageKeys }, func(k string) (goja.Value, bool) {
+		switch k {
+		case "from":
+			return vm.ToValue(m.From), true
+		case "to":
+			return vm.ToValue(m.To), true
+		case "body":
+			return vm.ToValue(m.Body), true
+		case "sid":
+			return vm.ToValue(m.Sid), true
+		case "media":
+			media := make([]any, len(m.Media))
+			for i, md := range m.Media {
+				item := vm.NewObject()
+				_ = item.Set("url", md.URL)
+				_ = item.Set("contentType", md.ContentType)
+				media[i] = item
 			}
-			return vm.ToValue(v), true
-		}))
-	return obj
+			return vm.NewArray(media...), true
+		case "params":
+			return r.object(m.Params.Names, func(k string) (goja.Value, bool) {
+				v, ok := m.Params.Lookup(k)
+				if !ok {
+					return nil, false
+				}
+				return vm.ToValue(v), true
+			}), true
+		}
+		return nil, false
+	})
 }
+
+// messageKeys are the properties of msg, in the order they list.
+var messageKeys = []string{"from", "to", "body", "sid", "media", "params"}
 
 // context builds the ctx argument. vars is copied into fresh objects, so a
 // script cannot change the configuration it was given.
@@ -381,7 +410,7 @@ func (r *run) context(env *script.Env) goja.Value {
 	if loc == nil {
 		loc = timeUTC
 	}
-	return newLazy(r.vm, func() []string { return contextKeys }, func(k string) (goja.Value, bool) {
+	return r.object(func() []string { return contextKeys }, func(k string) (goja.Value, bool) {
 		switch k {
 		case "number":
 			return r.vm.ToValue(env.Number), true
