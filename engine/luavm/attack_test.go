@@ -5,12 +5,11 @@ package luavm
 // the metatables gopher-lua keeps per type, msg/ctx lazy fields, stale
 // registers, and what the state keeps after a run.
 //
-// A test that shows a leak the product still has is skipped with a
-// "leak:" message; set LUAVM_SHOW_LEAKS=1 to run it as a reproducer.
+// The tests named as leaks below were leaks when they were written; they
+// stay as regression tests.
 
 import (
 	"context"
-	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -20,15 +19,6 @@ import (
 
 	"github.com/lamlhost/lamlhost/engine/script"
 )
-
-// knownLeak skips a test that reproduces an open leak, unless the
-// reproducers were asked for.
-func knownLeak(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("LUAVM_SHOW_LEAKS") == "" {
-		t.Skip("leak: " + what)
-	}
-}
 
 // drainStates closes every state on the free list, so that the next
 // Program.Run builds one and the runs after it reuse that one.
@@ -446,43 +436,54 @@ func TestAttacksLeaveNothing(t *testing.T) {
 // and setmetatable changes it for every value of the type.
 var builtinAttacks = []struct{ name, src string }{
 	{"string metatable replaced", `function handle()
-  setmetatable("", {__index = function(s, k) return string[k] end})
-  return "ok"
+  return tostring(pcall(setmetatable, "", {__index = function(s, k) return string[k] end}))
 end`},
 	{"string metatable removed", `function handle()
-  setmetatable("", nil)
-  return "ok"
+  return tostring(pcall(setmetatable, "", nil))
 end`},
 	{"number metatable", `function handle()
-  setmetatable(0, {__tostring = function(n) return "999" end,
-    __index = function(n, k) return "from the attacker" end})
-  return "ok"
+  return tostring(pcall(setmetatable, 0, {__tostring = function(n) return "999" end,
+    __index = function(n, k) return "from the attacker" end}))
 end`},
 	{"boolean metatable", `function handle()
-  setmetatable(true, {__tostring = function(b) return "yes" end})
-  return "ok"
+  return tostring(pcall(setmetatable, true, {__tostring = function(b) return "yes" end}))
 end`},
 	{"function metatable", `function handle()
-  setmetatable(print, {__index = function(f, k) return "from the attacker" end,
-    __tostring = function() return "function" end})
-  return "ok"
+  return tostring(pcall(setmetatable, print, {__index = function(f, k) return "x" end,
+    __tostring = function() return "function" end}))
 end`},
 }
 
-// Leak: a script sets the metatable of strings, numbers, booleans or
-// functions; the next run on the state, another number's, still has it.
+// Was a leak: a script set the metatable of strings, numbers, booleans or
+// functions, and the next run on the state, another number's, still had
+// it. setmetatable now refuses anything but a table, and the per-type
+// metatables are reset after every run.
 func TestAttackBuiltinMetatables(t *testing.T) {
-	knownLeak(t, "setmetatable on a string, number, boolean or function changes the state's "+
-		"per-type metatable (the string one included), which no snapshot covers and no run undoes")
 	want := baseline(t)
 	for _, a := range builtinAttacks {
 		t.Run(a.name, func(t *testing.T) {
 			pn := pin(t)
-			pn.mustRun(compile(t, a.src), msg, attackerEnv())
+			if v := pn.mustRun(compile(t, a.src), msg, attackerEnv()); v != "false" {
+				t.Errorf("setmetatable on a value that is not a table gave %v", v)
+			}
 			if got := pn.probe(); got != want {
 				t.Fatalf("the probe after the attack differs:\n%s", diffLines(want, got))
 			}
 		})
+	}
+}
+
+// The per-type metatables are put back after a run even if something set
+// them from Go, as a library bug could.
+func TestTypeMetatablesReset(t *testing.T) {
+	want := baseline(t)
+	pn := pin(t)
+	L := pn.st.L
+	L.SetMetatable(lua.LNumber(0), L.NewTable())
+	L.SetMetatable(lua.LString(""), L.NewTable())
+	pn.mustRun(compile(t, `function handle() return "ok" end`), msg, attackerEnv())
+	if got := pn.probe(); got != want {
+		t.Fatalf("the probe after the run differs:\n%s", diffLines(want, got))
 	}
 }
 
@@ -510,8 +511,8 @@ const stealSrc = `function handle(msg, ctx)
     seen[#seen + 1] = "add " .. tostring(a) .. " " .. tostring(b)
     return tonumber(a) + tonumber(b)
   end
-  pcall(setmetatable, "", mt)
-  return "armed"
+  if pcall(setmetatable, "", mt) then return "armed" end
+  return "refused"
 end`
 
 // victimSrc is an ordinary handler of another number.
@@ -524,15 +525,12 @@ end`
 // Leak: a hostile number's script reads the text of another number's
 // message, on a state of the free list, as production runs them.
 func TestAttackStealThroughStringMetatable(t *testing.T) {
-	knownLeak(t, "setmetatable(\"\", mt) installs a string metatable that outlives the run: "+
-		"its closures see every later run's strings (msg.body:lower()) and arithmetic on "+
-		"strings (msg.params.Digits + 1), on any number's script, and can change their results")
 	attacker, victim := compile(t, stealSrc), compile(t, victimSrc)
 	drainStates()
 	t.Cleanup(drainStates)
 	ctx := context.Background()
 	v, err := attacker.Run(ctx, msg, attackerEnv())
-	if err != nil || v != "armed" {
+	if err != nil || v != "refused" {
 		t.Fatalf("attacker: %v, %v", v, err)
 	}
 	got, err := victim.Run(ctx, victimMsg, victimEnv())
@@ -572,11 +570,9 @@ func sameReply(got any, want map[string]any) bool {
 // Leak: a number's __tostring stays on the state and rewrites another
 // number's reply.
 func TestAttackRewriteReplyThroughNumberMetatable(t *testing.T) {
-	knownLeak(t, "setmetatable(0, {__tostring = f}) outlives the run: tostring(n), print(n) "+
-		"and string.format(\"%s\", n) in every later run on the state call f")
 	pn := pin(t)
 	pn.mustRun(compile(t, `function handle()
-  setmetatable(0, {__tostring = function(n) return "0 (call +1-555-0100666 instead)" end})
+  pcall(setmetatable, 0, {__tostring = function(n) return "0 (call +1-555-0100666 instead)" end})
   return "ok"
 end`), msg, attackerEnv())
 	v := pn.mustRun(compile(t, `function handle(msg)
@@ -854,9 +850,6 @@ func TestAttackLazyFieldOrders(t *testing.T) {
 // Bug: a field set with rawset and then assigned nil reads back as the
 // made field, where a plain table reads nil.
 func TestAttackLazyFieldAfterRawsetAndNil(t *testing.T) {
-	knownLeak(t, "not a leak between runs, a lazy-field inconsistency: after "+
-		"rawset(msg, \"params\", x); msg.params = nil, reading msg.params makes the params "+
-		"table instead of giving nil (the assignment hit the raw field, so the flag stayed unset)")
 	pn := pin(t)
 	v := pn.mustRun(compile(t, `function handle(msg, ctx)
   rawset(msg, "params", 1) msg.params = nil
@@ -886,15 +879,11 @@ end`)
 	}
 }
 
-// Leak (of memory): keys a run adds to a shared table are removed after
-// the run, but gopher-lua's key index keeps them, and so does the count of
-// added keys; the state is retired only after maxAdded distinct keys,
-// whatever their size. Large keys therefore stay in memory across runs,
-// far past any run's memory limit, until the state is retired.
+// Was a leak (of memory): keys a run adds to a shared table are removed
+// after the run, but gopher-lua's key index keeps them; the state was
+// retired only after maxAdded distinct keys, whatever their size. Now the
+// keys' bytes count too, so large keys retire the state at once.
 func TestAttackRetainedKeyMemory(t *testing.T) {
-	knownLeak(t, "keys added to shared tables (overlays, string metatable) stay referenced by "+
-		"gopher-lua's key index and by state.seen after restore deletes them; the state is "+
-		"retired after 1024 keys whatever their size, so 1 MiB keys keep about 1 GiB per state")
 	pn := pin(t)
 	p := compile(t, `function handle(msg)
   local big = string.rep("k", 1024 * 1024)
@@ -909,10 +898,16 @@ end`)
 	}
 	before := live()
 	for i := range 8 {
-		pn.mustRun(p, &script.Message{Body: string(rune('a' + i))}, attackerEnv())
+		if _, err := pn.run(p, &script.Message{Body: string(rune('a' + i))},
+			attackerEnv()); err != nil {
+			t.Fatal(err)
+		}
 	}
 	after := live()
+	if pn.dropped != 8 {
+		t.Errorf("%d of 8 states holding 2 MiB of old keys were retired", pn.dropped)
+	}
 	if grown := int64(after) - int64(before); grown > 4<<20 {
-		t.Fatalf("8 clean runs left %d MiB live on their state", grown>>20)
+		t.Fatalf("8 clean runs left %d MiB live", grown>>20)
 	}
 }

@@ -63,9 +63,14 @@ type state struct {
 	ticks    uint32
 	extra    []lua.LValue
 	seen     map[lua.LValue]struct{}
+	seenLen  int // bytes of the string keys in seen
 	lazy     lazyFields
 	// globalsMeta is the locked metatable of every run's globals.
 	globalsMeta *lua.LTable
+	// stringMeta is the metatable of strings, and anyFunction a function
+	// that names the type of functions to resetTypeMetatables.
+	stringMeta  *lua.LTable
+	anyFunction *lua.LFunction
 }
 
 // control is how one run is stopped: the first error wins, and the run's
@@ -156,6 +161,7 @@ func (st *state) openLibs() {
 		st.installTables(t)
 	}
 	st.shareLibraries()
+	st.guardRaw()
 }
 
 // shared names the library tables scripts reach through overlays.
@@ -184,9 +190,36 @@ func (st *state) shareLibraries() {
 		L.SetMetatable(overlay, mt)
 		g.RawSetString(name, overlay)
 	}
-	if mt, ok := L.GetMetatable(lua.LString("")).(*lua.LTable); ok {
-		mt.RawSetString("__index", g.RawGetString("string"))
+	st.stringMeta = L.CreateTable(0, 1)
+	st.stringMeta.RawSetString("__index", g.RawGetString("string"))
+	L.SetMetatable(lua.LString(""), st.stringMeta)
+}
+
+// guardRaw replaces setmetatable and rawset by versions that keep what a
+// run changes inside the run. setmetatable takes only a table, as in Lua
+// 5.1: gopher-lua's also set the metatable of a whole type (all strings,
+// all numbers), which every later run on the state would have seen.
+// rawset on a lazy field of msg or ctx counts as a write to it.
+func (st *state) guardRaw() {
+	L := st.L
+	g := L.G.Global
+	setmt, _ := g.RawGetString("setmetatable").(*lua.LFunction)
+	rawset, _ := g.RawGetString("rawset").(*lua.LFunction)
+	if setmt == nil || rawset == nil || setmt.GFunction == nil || rawset.GFunction == nil {
+		panic("luavm: the base library has no Go setmetatable or rawset")
 	}
+	set, raw := setmt.GFunction, rawset.GFunction
+	g.RawSetString("setmetatable", L.NewFunction(func(L *lua.LState) int {
+		L.CheckTable(1)
+		return set(L)
+	}))
+	g.RawSetString("rawset", L.NewFunction(func(L *lua.LState) int {
+		if made := st.lazy.slot(L.CheckTable(1), L.Get(2)); made != nil {
+			*made = true
+		}
+		return raw(L)
+	}))
+	st.anyFunction = setmt
 }
 
 // takeSnapshot records every table a script can reach from the shared
@@ -239,6 +272,10 @@ func (st *state) takeSnapshot() {
 // new names would grow for as long as it is reused.
 const maxAdded = 1024
 
+// maxAddedBytes bounds the bytes of those keys: the key index keeps long
+// keys alive too.
+const maxAddedBytes = 64 << 10
+
 // restore undoes every change a run made to the snapshot's tables: keys
 // added are removed, keys changed or removed get their first value back,
 // metatables are reset. It reports false when the state should not be
@@ -277,10 +314,23 @@ func (st *state) restore() bool {
 		}
 		st.extra = extra[:0]
 	}
+	st.resetTypeMetatables()
 	L.Env = st.env
 	L.G.Global = st.env
 	L.SetTop(0)
 	return reusable
+}
+
+// resetTypeMetatables puts back the metatables gopher-lua keeps per type,
+// one for all strings, one for all numbers and so on. Scripts cannot set
+// them (setmetatable takes only tables here), but they are shared by
+// every run on the state, so they are reset after each one regardless.
+func (st *state) resetTypeMetatables() {
+	L := st.L
+	L.SetMetatable(lua.LString(""), st.stringMeta)
+	for _, v := range []lua.LValue{lua.LNil, lua.LTrue, lua.LNumber(0), st.anyFunction} {
+		L.SetMetatable(v, lua.LNil)
+	}
 }
 
 // added records a key a run added to a shared table, and reports whether
@@ -292,8 +342,13 @@ func (st *state) added(k lua.LValue) bool {
 	if st.seen == nil {
 		st.seen = map[lua.LValue]struct{}{}
 	}
-	st.seen[k] = struct{}{}
-	return len(st.seen) <= maxAdded
+	if _, dup := st.seen[k]; !dup {
+		st.seen[k] = struct{}{}
+		if s, ok := k.(lua.LString); ok {
+			st.seenLen += len(s)
+		}
+	}
+	return len(st.seen) <= maxAdded && st.seenLen <= maxAddedBytes
 }
 
 // begin prepares the state for one run under ctx: the limits, the output,

@@ -20,6 +20,7 @@ function handle(msg, ctx)
   check(table.insert ~= nil and table.x == nil and rawget(table, "x") == nil, "table library")
   check(next(string) == nil, "string overlay")
   check(utf8.len("ab") == 2, "utf8 helper")
+  check(tostring(5) == "5" and getmetatable(1) == nil, "number metatable")
   check(chunkRuns == 1, "upvalue of the chunk")
   check(type(print) == "function", "print")
   if #dirty > 0 then return table.concat(dirty, ",") end
@@ -39,6 +40,8 @@ function handle(msg, ctx)
   pcall(setmetatable, string, {__index = function() return "x" end})
   rawset(math, "floor", 1)
   getmetatable("").__index = {}
+  pcall(setmetatable, "", {__index = function() return function() return "x" end end})
+  pcall(setmetatable, 0, {__tostring = function() return "x" end, __index = {x = 1}})
   pcall(setmetatable, _G, {__index = function() return "from a metatable" end,
     __newindex = function() end})
   _G._G = nil
