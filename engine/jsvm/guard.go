@@ -315,5 +315,6 @@ func newGuard(vm *goja.Runtime) *guard {
 	g.installBuffers()
 	g.installJSON()
 	g.installIterators()
+	g.installProtos()
 	return g
 }

@@ -84,7 +84,16 @@ func wrapSource(src []byte) string {
 var builtinChange = regexp.MustCompile(`prototype|__proto__|defineProperty|` +
 	`setPrototypeOf|Object\.assign|Reflect|freeze|seal|preventExtensions|eval|Function`)
 
-func changesBuiltins(src []byte) bool { return builtinChange.Match(src) }
+// privateName matches a class's private name (#field). goja lets a class
+// add private fields to any object its constructor returns, frozen
+// built-ins included, where they would outlive the run; a script with
+// private names in a class therefore runs in a runtime of its own too.
+var privateName = regexp.MustCompile(`#[\p{L}_$]`)
+
+func changesBuiltins(src []byte) bool {
+	return builtinChange.Match(src) ||
+		bytes.Contains(src, []byte("class")) && privateName.Match(src)
+}
 
 // contained checks that the script stayed inside the function it is
 // wrapped in. A source that closes it early ("})(); let x; (function(){")

@@ -48,7 +48,7 @@ func (l *lazy) Get(key string) goja.Value {
 
 // Set implements goja.DynamicObject.
 func (l *lazy) Set(key string, val goja.Value) bool {
-	if !l.Has(key) {
+	if !l.Has(key) && !slices.Contains(l.extra, key) {
 		l.extra = append(l.extra, key)
 	}
 	delete(l.gone, key)
@@ -81,8 +81,13 @@ func (l *lazy) Keys() []string {
 		l.list = l.keys()
 	}
 	out := make([]string, 0, len(l.list)+len(l.extra))
-	for _, k := range slices.Concat(l.list, l.extra) {
+	for _, k := range l.list {
 		if !l.gone[k] {
+			out = append(out, k)
+		}
+	}
+	for _, k := range l.extra { // a listed key deleted and set again is listed once
+		if !l.gone[k] && !slices.Contains(l.list, k) {
 			out = append(out, k)
 		}
 	}

@@ -149,7 +149,7 @@ func TestLazyArgumentsLeaveNothingBehind(t *testing.T) {
 		{"msg's prototype replaced", `var o = {leak: m.body};
   m["__pro" + "to__"] = o; m.params["__pro" + "to__"] = o; ctx["__pro" + "to__"] = o;
   Object["setPrototype" + "Of"](m.media, o);
-  return String(Object.getPrototypeOf(m) === o)`, true},
+  return String(Object.getPrototypeOf(m) === o)`, false},
 		{"msg as the global object's prototype", `var sp = Object["setPrototype" + "Of"];
   sp(globalThis, m); return "w"`, true},
 		{"symbol keys on msg", `m[Symbol.iterator] = function* () { yield m.body };
@@ -205,10 +205,6 @@ func TestLazyArgumentsLeaveNothingBehind(t *testing.T) {
   ctx.now.leak = m.body; delete ctx.vars.list; return JSON.stringify(ctx.vars)`, true},
 		{"msg as a weak map value keyed by a built-in", `new WeakMap([[Object.getPrototypeOf({}), m]]);
   return "w"`, false},
-		{"msg in a private field of a built-in", `class Base { constructor(o) { return o } }
-  class Stash extends Base { #keep = m; static has(o) { return #keep in o } }
-  new Stash(Object.getPrototypeOf({})); new Stash(Math);
-  return String(Stash.has(Math))`, true},
 	}
 	baseline, _ := onBox(t, compile(t, leakReader), newBox(true), formMessage(t, plainForm),
 		logEnv(&bytes.Buffer{}))
@@ -345,9 +341,6 @@ func TestLazyObjectModelFailsAsScriptErrors(t *testing.T) {
 		`Object["se" + "al"](ctx)`,
 		`Object["prevent" + "Extensions"](m.params)`,
 		`({}) instanceof m`,
-		`class A { #x = 1; static has(o) { return #x in o } } A.has(m)`,
-		`class B { constructor() { return m } } class C extends B { #x = 1 } new C()`,
-		`class D { #x = 1; static get(o) { return o.#x } } D.get(ctx)`,
 		`new m()`,
 		`m()`,
 	} {
@@ -453,15 +446,15 @@ func TestPrivateFieldsOnBuiltinsAreNotSeenLater(t *testing.T) {
   var op = Object.getPrototypeOf({}), before = Stash.has(op);
   new Stash(op);
   return before + " " + Stash.read(op) }`)
-	if p.fresh {
-		t.Fatal("the script runs in a fresh runtime; it tests nothing")
+	if !p.fresh {
+		t.Fatal("a script with private names must get a runtime of its own")
 	}
 	b := newBox(true)
 	for i := range 5 {
 		body := fmt.Sprint("secret", i)
 		got, kept := onBox(t, p, b, &script.Message{Body: body}, env(time.Second))
-		if got != "false "+body || !kept {
-			t.Fatalf("run %d: got %q, kept %v", i, got, kept)
+		if got != "false "+body || kept {
+			t.Fatalf("run %d: got %q, kept %v; want single-use runtimes", i, got, kept)
 		}
 	}
 }
@@ -496,39 +489,35 @@ func watchedMessage(t testing.TB, done *atomic.Bool) *script.Message {
 }
 
 // TestPrivateFieldsOnBuiltinsDoNotAccumulate: private fields added to a
-// frozen built-in are not seen by later runs (see above), but they stay
-// on the shared object: the runtime is neither marked nor dropped, so
-// every run can add to them, for up to maxRuns runs, and each keeps its
-// message alive.
+// frozen built-in would stay on the shared object for the runtime's life,
+// each keeping its message alive (this was a leak); a script with private
+// names now gets single-use runtimes, so nothing accumulates.
 func TestPrivateFieldsOnBuiltinsDoNotAccumulate(t *testing.T) {
-	t.Skip("leak: a private field added to a frozen built-in through the constructor " +
-		"return trick stays on the shared object for the runtime's life (up to maxRuns " +
-		"runs): about 100 KiB a run here, and the message of every run stays reachable")
 	p := compile(t, `function handle(m) {
   class Base { constructor(o) { return o } }
   class Stash extends Base { #keep = [m, m.body + "x".repeat(100000)] }
   new Stash(Object.getPrototypeOf({})); return "k" }`)
-	b := newBox(true)
+	if !p.fresh {
+		t.Fatal("a script with private names must get a runtime of its own")
+	}
 	var first atomic.Bool
-	if got, kept := onBox(t, p, b, watchedMessage(t, &first), env(time.Second)); !kept {
-		t.Fatalf("the first run: %s", got)
+	if got, err := p.Run(context.Background(), watchedMessage(t, &first),
+		env(time.Second)); err != nil {
+		t.Fatalf("the first run: %v %v", got, err)
 	}
 	before := liveHeap()
-	for i := range 200 {
-		got, kept := onBox(t, p, b, &script.Message{Body: fmt.Sprint("s", i)}, env(time.Second))
-		if !kept {
-			t.Fatalf("run %d dropped its runtime: %s", i, got)
+	for i := range 50 {
+		if got, err := p.Run(context.Background(), &script.Message{Body: fmt.Sprint("s", i)},
+			env(time.Second)); err != nil {
+			t.Fatalf("run %d: %v %v", i, got, err)
 		}
 	}
-	grown := liveHeap() - before
-	runtime.KeepAlive(b)
-	if grown > 4<<20 {
-		t.Errorf("200 runs left %d MiB on one runtime", grown>>20)
+	if grown := liveHeap() - before; grown > 4<<20 {
+		t.Errorf("50 runs left %d MiB", grown>>20)
 	}
 	if !collectedSoon(&first) {
-		t.Error("the first run's message is still reachable 200 runs later")
+		t.Error("the first run's message is still reachable 50 runs later")
 	}
-	runtime.KeepAlive(b)
 }
 
 // TestIdleRuntimeForgetsTheLastMessage: once a run is over, nothing of it
@@ -552,9 +541,6 @@ func TestIdleRuntimeForgetsTheLastMessage(t *testing.T) {
 		runtime.KeepAlive(b)
 	})
 	t.Run("while the runtime waits", func(t *testing.T) {
-		t.Skip("leak: a runtime waiting in the pool keeps the global object of its last " +
-			"run, and whatever the script stored there (its message, its params, any " +
-			"value up to the memory limit), until it serves another run")
 		b := newBox(true)
 		var done atomic.Bool
 		if got, kept := onBox(t, p, b, watchedMessage(t, &done), env(time.Second)); !kept {
@@ -570,10 +556,6 @@ func TestIdleRuntimeForgetsTheLastMessage(t *testing.T) {
 // TestLazyKeysListEachPropertyOnce: deleting a property and assigning it
 // again lists it once, as on a plain object.
 func TestLazyKeysListEachPropertyOnce(t *testing.T) {
-	t.Skip("bug: lazy.Set appends a key to extra whenever Has is false, also after " +
-		"Delete of a listed or added key, so Object.keys, for-in, spread and JSON list " +
-		"it once per delete-and-assign; a loop of them makes a 7-key msg too big for " +
-		"JSON.stringify")
 	tests := []struct{ src, want string }{
 		{`delete m.from; m.from = "x"; return Object.keys(m).sort().join()`,
 			"body,from,media,params,sid,to"},
@@ -597,11 +579,8 @@ func TestLazyKeysListEachPropertyOnce(t *testing.T) {
 // TestLazyErrorsShowNoHostPointers: an error about msg names no Go
 // pointers.
 func TestLazyErrorsShowNoHostPointers(t *testing.T) {
-	t.Skip("bug: with a null prototype, converting msg to text throws " +
-		"\"Could not convert &{{0x... <nil>} 0x...} to primitive\": goja formats the " +
-		"dynamic object with a Go verb, so Go heap addresses reach the script and the log")
-	p := compile(t, `function handle(m) { Object["setPrototype" + "Of"](m, null);
-  try { return "" + m } catch (e) { return String(e) } }`)
+	p := compile(t, `function handle(m) { try { Object["setPrototype" + "Of"](m, null);
+  return "" + m } catch (e) { return String(e) } }`)
 	got, err := p.Run(context.Background(), msg, env(time.Second))
 	if err != nil || strings.Contains(fmt.Sprint(got), "0x") {
 		t.Fatalf("got %v, %v", got, err)
@@ -614,9 +593,6 @@ func TestLazyErrorsShowNoHostPointers(t *testing.T) {
 // memory stop that reads as an internal panic escapes the lane punishment
 // and the memory cooldown of the dispatcher.
 func TestReplyGetterErrorsKeepTheirKind(t *testing.T) {
-	t.Skip("bug: settle calls Export on the returned value outside vm.Try; Export runs " +
-		"the reply's getters, and whatever stops them (a throw, the deadline, the stack " +
-		"limit, a cap) panics out of it and is reported as an internal panic")
 	tests := []struct {
 		src  string
 		kind error
@@ -638,8 +614,6 @@ func TestReplyGetterErrorsKeepTheirKind(t *testing.T) {
 
 // TestReplyGettersRunOnce: the reply is read once.
 func TestReplyGettersRunOnce(t *testing.T) {
-	t.Skip("bug: the returned value is read twice, by Export in settle and by export, " +
-		"so every getter of the reply runs twice and the reply shows the second read")
 	p := compile(t, `function handle(m) { var n = 0; return { get message() { n++; return "n" + n } } }`)
 	got, err := p.Run(context.Background(), msg, env(time.Second))
 	if want := map[string]any{"message": "n1"}; err != nil || !reflect.DeepEqual(got, want) {
@@ -672,10 +646,6 @@ func TestPrototypeCycleChild(t *testing.T) {
 // that no deadline stops (a core and a run slot are lost for good). A
 // script must end with an error within its time limit instead.
 func TestPrototypeCyclesEndTheRun(t *testing.T) {
-	t.Skip("bug: a prototype cycle through msg, msg.params or ctx (dynamic objects " +
-		"accept any prototype) or through a Proxy crashes the process with a Go stack " +
-		"overflow on a property miss, or spins forever in instanceof, isPrototypeOf " +
-		"and for-in; the name of setPrototypeOf is easily hidden from the regexp")
 	cycles := []string{
 		`var t = m; Object["setPrototype" + "Of"](t, t)`,
 		`var t = m; t["__pro" + "to__"] = t`,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"reflect"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -29,6 +30,11 @@ type box struct {
 	base  *goja.Object // the frozen global object; nil in an unfrozen box
 	dirty bool         // a run stored something that outlives it
 	runs  int          // runs served, to retire the box (see maxRuns)
+	// calls runs the Go function in call inside the runtime, as a call
+	// from Go into script code: what stops it (a throw, the deadline, the
+	// stack limit) comes back as an error rather than a Go panic.
+	calls goja.Callable
+	call  func()
 }
 
 // maxRuns retires a reused runtime after this many runs, a backstop
@@ -43,6 +49,10 @@ func newBox(frozen bool) *box {
 	vm.SetParserOptions(parser.WithDisableSourceMaps)
 	vm.SetMaxCallStackSize(MaxCallStack)
 	b := &box{vm: vm, g: newGuard(vm)}
+	b.calls, _ = goja.AssertFunction(vm.ToValue(func(goja.FunctionCall) goja.Value {
+		b.call()
+		return goja.Undefined()
+	}))
 	b.installConsole()
 	if !frozen {
 		return b
@@ -67,6 +77,15 @@ func (b *box) fresh() {
 	_ = g.DefineDataProperty("globalThis", g, goja.FLAG_TRUE, goja.FLAG_FALSE,
 		goja.FLAG_TRUE)
 	b.vm.SetGlobalObject(g)
+}
+
+// idle gives a frozen box waiting for its next run the frozen global
+// object itself, so that the last run's global object, and all it holds
+// (the message, anything up to the memory limit), is not kept meanwhile.
+func (b *box) idle() {
+	if b.base != nil {
+		b.vm.SetGlobalObject(b.base)
+	}
 }
 
 // pool holds prepared runtimes of one kind: frozen ones, reused after
@@ -180,6 +199,7 @@ func (r *run) close() {
 	if p.frozen && r.clean && pending && r.g.stopped() == nil && !b.dirty &&
 		b.runs < maxRuns {
 		b.vm.ClearInterrupt()
+		b.idle() // what the run stored globally goes now, not at the next run
 		if p.put(b) {
 			return
 		}
@@ -222,8 +242,11 @@ func (r *run) call(msg *script.Message, env *script.Env) (any, error) {
 	}
 	var out any
 	var cerr error
-	if exc := r.vm.Try(func() { out, cerr = r.export(ret, 0) }); exc != nil {
-		return nil, r.error(exc)
+	r.box.call = func() { out, cerr = r.export(ret, 0) }
+	_, err = r.box.calls(goja.Undefined())
+	r.box.call = nil
+	if err != nil {
+		return nil, r.error(err)
 	}
 	if e := r.g.stopped(); e != nil {
 		return nil, e
@@ -248,11 +271,21 @@ func (r *run) call(msg *script.Message, env *script.Env) (any, error) {
 // drainProgram does nothing; running it runs the promise jobs queued.
 var drainProgram = goja.MustCompile("drain.js", "", true)
 
+// promiseType is the export type of a promise object.
+var promiseType = reflect.TypeOf((*goja.Promise)(nil))
+
 // settle unwraps a promise returned by an async handle. goja runs promise
 // jobs before control returns, so a promise still pending here waits on
 // something that will never come (there are no timers).
 func (r *run) settle(v goja.Value) (goja.Value, error) {
-	p, ok := v.Export().(*goja.Promise)
+	// Export only a promise: exporting another object reads all its
+	// properties, running the reply's getters outside vm.Try and before
+	// export reads them.
+	o, ok := v.(*goja.Object)
+	if !ok || o.ExportType() != promiseType {
+		return v, nil
+	}
+	p, ok := o.Export().(*goja.Promise)
 	if !ok {
 		return v, nil
 	}
