@@ -263,3 +263,18 @@ func TestPlainArgumentsWhenFresh(t *testing.T) {
 		t.Fatalf("got %v, %v, want %q", v, err, want)
 	}
 }
+
+// ctx.vars lists its keys in name order, the same for every message.
+func TestVarsOrder(t *testing.T) {
+	e := env(time.Second)
+	e.Vars = map[string]any{"shop": 1, "hours": 2, "address": 3, "zone": 4, "menu": 5,
+		"b": map[string]any{"y": 1, "x": 2}}
+	p := compile(t, `function handle(m, ctx) {
+  return Object.keys(ctx.vars).join() + " " + Object.keys(ctx.vars.b).join() }`)
+	for range 20 {
+		v, err := p.Run(context.Background(), msg, e)
+		if want := "address,b,hours,menu,shop,zone x,y"; err != nil || v != want {
+			t.Fatalf("got %v, %v, want %q", v, err, want)
+		}
+	}
+}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/big"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -471,8 +473,10 @@ func (r *run) toJS(v any, depth int) goja.Value {
 	case map[string]any:
 		obj := r.vm.NewObject()
 		if depth < maxDepth {
-			for k, item := range v {
-				_ = obj.Set(k, r.toJS(item, depth+1))
+			// In name order: a Go map has none, and a script listing its
+			// vars must see the same order for every message.
+			for _, k := range slices.Sorted(maps.Keys(v)) {
+				_ = obj.Set(k, r.toJS(v[k], depth+1))
 			}
 		}
 		return obj

@@ -162,6 +162,13 @@ func TestErrorTable(t *testing.T) {
 		{"when PUT expect 405", newRequest(http.MethodPut, ""), 405},
 		{"when the charset is given expect 200",
 			post(formType+"; charset=utf-8", form(jsNumber, "&Body=x")), 200},
+		{"when empty parts pass max_params expect 200",
+			post(formType, form(jsNumber, "&Body=x"+strings.Repeat("&", 250))), 200},
+		{"when the declared length is over max_body expect 413", func() *http.Request {
+			r := post(formType, form(jsNumber, "&Body=x"))
+			r.ContentLength = 1 << 40
+			return r
+		}(), 413},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"sync"
@@ -132,4 +133,34 @@ func countLines(logs string, subs ...string) int {
 		}
 	}
 	return n
+}
+
+// TestHangUp: a CPaaS that hangs up while the script runs does not stop
+// it; the answer goes on record, its retry gets it without a second run,
+// and the number is not held as suspect.
+func TestHangUp(t *testing.T) {
+	slow := pair{
+		js: `function handle(m) { var t = Date.now(); while (Date.now() - t < 200) {}
+  console.log("ran"); return "answer " + m.sid }`,
+		lua: `function handle(m) local t = os.clock() while os.clock() - t < 0.2 do end
+  print("ran") return "answer " .. m.sid end`,
+	}
+	both(t, "", slow, func(t *testing.T, s *site, to string) {
+		f := form(to, "&Body=x")
+		ctx, hangUp := context.WithCancel(context.Background())
+		req := newRequest(http.MethodPost, f).WithContext(ctx)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		time.AfterFunc(50*time.Millisecond, hangUp)
+		s.do(req)
+		code, _, body := s.post(t, f)
+		if code != http.StatusOK || !strings.Contains(body, "answer SM") {
+			t.Fatalf("the retry got %d %q", code, body)
+		}
+		if n := countLines(s.logs.String(), "msg=ran", "number="+to); n != 1 {
+			t.Errorf("the script ran %d times", n)
+		}
+		if strings.Contains(s.logs.String(), "timeout") {
+			t.Errorf("the hang-up was taken for a timeout:\n%s", s.logs)
+		}
+	})
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -63,7 +62,10 @@ func (s *Server) answerOnce(r *http.Request, rt *registry.Route, msg *script.Mes
 		key = dedupe.TokenKey(rt.Number, tok)
 	}
 	e, repeated, err := s.dedupe.Do(r.Context(), key, func() dedupe.Entry {
-		return s.answer(r.Context(), rt, msg)
+		// The run outlives a client that hangs up: it is bounded by its
+		// own time limit, and its answer goes on record for the retry
+		// that follows, instead of a failure that would run it again.
+		return s.answer(context.WithoutCancel(r.Context()), rt, msg)
 	})
 	if err != nil {
 		return e, refuse(http.StatusServiceUnavailable, err.Error(),
@@ -104,23 +106,27 @@ func readForm(r *http.Request, cfg *config.Config) (script.Form, []byte, error) 
 		}
 	}
 	limit := int64(cfg.MaxBody)
+	tooBig := echo.NewHTTPError(http.StatusRequestEntityTooLarge,
+		fmt.Sprintf("the body is over %d bytes", limit))
+	if r.ContentLength > limit {
+		return nil, nil, tooBig // said in the header: no need to read it
+	}
 	body, err := readAll(http.MaxBytesReader(nil, r.Body, limit), r.ContentLength, limit)
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, nil, echo.NewHTTPError(http.StatusRequestEntityTooLarge,
-				fmt.Sprintf("the body is over %d bytes", limit))
+		var over *http.MaxBytesError
+		if errors.As(err, &over) {
+			return nil, nil, tooBig
 		}
 		return nil, nil, echo.NewHTTPError(http.StatusBadRequest, "read body: "+err.Error())
-	}
-	if n := bytes.Count(body, []byte("&")) + 1; n > cfg.MaxParams {
-		return nil, nil, echo.NewHTTPError(http.StatusRequestEntityTooLarge,
-			fmt.Sprintf("the form has %d parameters, over the limit of %d",
-				n, cfg.MaxParams))
 	}
 	form, err := script.ParseForm(string(body))
 	if err != nil {
 		return nil, nil, echo.NewHTTPError(http.StatusBadRequest, "parse form: "+err.Error())
+	}
+	if len(form) > cfg.MaxParams {
+		return nil, nil, echo.NewHTTPError(http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("the form has %d parameters, over the limit of %d",
+				len(form), cfg.MaxParams))
 	}
 	return form, body, nil
 }
