@@ -34,7 +34,8 @@ const usage = `lamlhost answers SMS webhooks with per-number JavaScript and Lua 
 Usage:
   lamlhost [serve] [-config config.toml] [-listen ADDR]
   lamlhost check   [-config config.toml]
-  lamlhost try     [-config config.toml] -to NUMBER [-from NUMBER] [-body TEXT] [-media URL]...
+  lamlhost try     [-config config.toml] -to NUMBER [-from NUMBER] [-body TEXT]
+                   [-sid SID] [-media URL]...
 
 Commands:
   serve   serve the webhook (the default)
