@@ -254,13 +254,15 @@ func (d *Dispatcher) acquire(ctx context.Context, number, name string) (
 			"%s is suspect and its %d run slots stayed busy for %v", number,
 			d.lanes.per, d.wait)
 	}
-	own = func() { d.lanes.leave(number, lane, started) }
 	if !wait(ctx, d.slots, deadline) {
-		own()
+		d.lanes.leave(number, lane, started)
 		return nil, nil, script.Errorf(script.ErrBusy, name,
 			"all %d run slots stayed busy for %v", cap(d.slots), d.wait)
 	}
-	return func() { <-d.slots }, own, nil
+	// The run starts now: time spent waiting for a server slot is not the
+	// number's slowness, and counting it made every busy number suspect.
+	started = lane.restart(started)
+	return func() { <-d.slots }, func() { d.lanes.leave(number, lane, started) }, nil
 }
 
 // wait puts a token into slots, waiting until deadline or the end of ctx.
@@ -354,6 +356,21 @@ func (l *lane) admit(now time.Time, per int) bool {
 	}
 	l.starts = append(l.starts, now)
 	return true
+}
+
+// restart moves the start of the run started at t to now, and returns
+// the new start, which identifies the run from then on.
+func (l *lane) restart(t time.Time) time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	for i, s := range l.starts {
+		if s.Equal(t) {
+			l.starts[i] = now
+			return now
+		}
+	}
+	return t
 }
 
 func (l *lane) end(t time.Time) {

@@ -245,3 +245,28 @@ func TestLinesTagged(t *testing.T) {
 		}
 	}
 }
+
+// A run's time waiting for a server slot does not count as its number's
+// slowness: once it gets a slot, its clock starts again.
+func TestSlotWaitIsNotSlowness(t *testing.T) {
+	l := &lane{}
+	start := time.Now().Add(-2 * slowRun) // admitted, then waited for a slot
+	l.starts = append(l.starts, start)
+	l.mu.Lock()
+	waited := l.suspectLocked(time.Now())
+	l.mu.Unlock()
+	if !waited {
+		t.Fatal("a run older than slowRun must make its number suspect")
+	}
+	restarted := l.restart(start)
+	l.mu.Lock()
+	suspect := l.suspectLocked(time.Now())
+	l.mu.Unlock()
+	if suspect || !restarted.After(start) {
+		t.Fatalf("after restart: suspect %v, start %v -> %v", suspect, start, restarted)
+	}
+	l.end(restarted)
+	if len(l.starts) != 0 {
+		t.Errorf("the restarted run did not end: %v", l.starts)
+	}
+}
