@@ -40,7 +40,7 @@ func (d *Dispatcher) logAnswer(tags []slog.Attr, msg *script.Message, a Answer,
 		attrs = append(attrs, slog.String("body", msg.Body))
 	}
 	if a.Err == nil {
-		d.log.LogAttrs(context.Background(), slog.LevelInfo, "message answered", attrs...)
+		d.logLine(slog.LevelInfo, "message answered", attrs)
 		return
 	}
 	level := slog.LevelWarn
@@ -52,7 +52,19 @@ func (d *Dispatcher) logAnswer(tags []slog.Attr, msg *script.Message, a Answer,
 	if errors.As(a.Err, &se) && se.Location != "" {
 		attrs = append(attrs, slog.String("location", se.Location))
 	}
-	d.log.LogAttrs(context.Background(), level, "script failed", attrs...)
+	d.logLine(level, "script failed", attrs)
+}
+
+// logLine logs one line. Unlike Logger.LogAttrs it records no caller,
+// which takes a stack walk per message and which no handler here prints.
+func (d *Dispatcher) logLine(level slog.Level, msg string, attrs []slog.Attr) {
+	h := d.log.Handler()
+	if !h.Enabled(context.Background(), level) {
+		return
+	}
+	r := slog.NewRecord(time.Now(), level, msg, 0)
+	r.AddAttrs(attrs...)
+	_ = h.Handle(context.Background(), r)
 }
 
 // tagged is a handler that adds the same attributes to every record, and
