@@ -169,7 +169,7 @@ func (d *Dispatcher) run(ctx context.Context, prog script.Program, msg *script.M
 	env *script.Env, held slots, log *slog.Logger) (any, error) {
 	start := time.Now()
 	done := make(chan outcome, 1)
-	go func() {
+	runners.do(func() {
 		var o outcome
 		defer func() {
 			if v := recover(); v != nil {
@@ -188,7 +188,7 @@ func (d *Dispatcher) run(ctx context.Context, prog script.Program, msg *script.M
 			held.own()
 		}()
 		o.v, o.err = prog.Run(ctx, msg, env)
-	}()
+	})
 	t := time.NewTimer(env.Limits.WithDefaults().Timeout + Grace)
 	defer t.Stop()
 	select {
@@ -205,6 +205,41 @@ func (d *Dispatcher) run(ctx context.Context, prog script.Program, msg *script.M
 	return nil, script.Errorf(script.ErrTimeout, prog.Name(),
 		"the run did not stop within %v of its time limit; it keeps its run slot until "+
 			"it ends", Grace)
+}
+
+// workers run functions on goroutines kept between runs. A goroutine
+// per run cost its start and, for the deep stacks of the script engines,
+// growing its stack again every time. A worker busy with a run that will
+// not stop is simply not idle: the next run gets another.
+type workers struct{ idle chan chan func() }
+
+// runners is the process's workers; as many wait idle as runs may be in
+// flight by default.
+var runners = workers{idle: make(chan chan func(), 4*runtime.NumCPU())}
+
+// do runs f on an idle worker, or on a new one.
+func (w *workers) do(f func()) {
+	select {
+	case in := <-w.idle:
+		in <- f
+	default:
+		go w.work(f)
+	}
+}
+
+// work runs f, then waits idle for the next function unless enough
+// workers wait already.
+func (w *workers) work(f func()) {
+	in := make(chan func())
+	for {
+		f()
+		select {
+		case w.idle <- in:
+		default:
+			return
+		}
+		f = <-in
+	}
 }
 
 // render reads the value through the reply grammar and renders it.

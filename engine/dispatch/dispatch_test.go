@@ -270,3 +270,34 @@ func TestSlotWaitIsNotSlowness(t *testing.T) {
 		t.Errorf("the restarted run did not end: %v", l.starts)
 	}
 }
+
+// Workers are reused between runs, at most cap(idle) of them wait idle,
+// and a run that does not end holds only its own worker.
+func TestWorkers(t *testing.T) {
+	w := workers{idle: make(chan chan func(), 2)}
+	before := runtime.NumGoroutine()
+	for range 100 {
+		done := make(chan struct{})
+		w.do(func() { close(done) })
+		<-done
+	}
+	if grown := runtime.NumGoroutine() - before; grown > 2 {
+		t.Errorf("100 runs in a row left %d more goroutines, want at most 2 idle", grown)
+	}
+	stuck := make(chan struct{})
+	w.do(func() { <-stuck })
+	ran := make(chan struct{})
+	w.do(func() { close(ran) })
+	select {
+	case <-ran:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a stuck run kept the next one from running")
+	}
+	close(stuck)
+	var wg sync.WaitGroup
+	for range 20 { // many at once: each gets a worker, none waits for another
+		wg.Add(1)
+		w.do(wg.Done)
+	}
+	wg.Wait()
+}
