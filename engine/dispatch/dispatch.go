@@ -134,7 +134,8 @@ func (d *Dispatcher) reply(ctx context.Context, rt *registry.Route, msg *script.
 			Memory:  int64(rt.Settings.MemoryLimit),
 		},
 	}
-	v, err := d.run(ctx, prog, msg, env, slots{server, own}, log)
+	v, err := d.run(ctx, prog, msg, env, slots{server, own}, log,
+		func(err error) Answer { return failure(rt, err) })
 	if errors.Is(err, script.ErrTimeout) || errors.Is(err, script.ErrMemory) {
 		d.lanes.punish(rt.Number)
 	}
@@ -159,52 +160,91 @@ type outcome struct {
 // number's.
 type slots struct{ server, own func() }
 
-// run runs prog in a goroutine of its own and waits for it until its time
-// limit plus Grace. A run that overstays is answered as timed out; it
-// keeps its run slots until it really ends (release is called then), so
-// that a number cannot pile up runs that refuse to stop, and its end is
-// logged. A run stopped for memory keeps its number's slot for
-// MemoryCooldown more.
+// LateAnswer is called, from another goroutine, with the answer for a
+// run that passed its time limit plus Grace without ending (a script
+// engine stuck in one built-in): the caller answers with it at once, and
+// Answer, which returns when the run really ends, returns the same
+// answer.
+type LateAnswer func(Answer)
+
+type lateKey struct{}
+
+// WithLateAnswer returns ctx carrying late. A message whose context
+// carries one runs on the caller's goroutine, which saves the handoff to
+// another goroutine and back (a sixth of a small message's cost under
+// load); without one, the run goes to a worker and Answer returns at the
+// time limit plus Grace.
+func WithLateAnswer(ctx context.Context, late LateAnswer) context.Context {
+	return context.WithValue(ctx, lateKey{}, late)
+}
+
+// run runs prog and returns its value, or a timeout error for a run that
+// did not stop within its time limit plus Grace. Either way the answer
+// goes out by then: from a LateAnswer of the context, or by waiting for
+// the run on a worker goroutine. A run that overstays keeps its run slots
+// until it really ends (release is called then), so that a number cannot
+// pile up runs that refuse to stop, and its end is logged. A run stopped
+// for memory keeps its number's slot for MemoryCooldown more.
 func (d *Dispatcher) run(ctx context.Context, prog script.Program, msg *script.Message,
-	env *script.Env, held slots, log *slog.Logger) (any, error) {
+	env *script.Env, held slots, log *slog.Logger, fail func(error) Answer) (any, error) {
 	start := time.Now()
+	limit := env.Limits.WithDefaults().Timeout + Grace
+	overstayed := func() error {
+		return script.Errorf(script.ErrTimeout, prog.Name(),
+			"the run did not stop within %v of its time limit; it keeps its run slot "+
+				"until it ends", Grace)
+	}
+	endedLate := func(o outcome) {
+		log.LogAttrs(context.Background(), slog.LevelWarn, "script run ended late",
+			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+			slog.Any("err", o.err))
+	}
+
+	if late, ok := ctx.Value(lateKey{}).(LateAnswer); ok {
+		t := time.AfterFunc(limit, func() { late(fail(overstayed())) })
+		o := d.runHere(ctx, prog, msg, env, held)
+		if !t.Stop() {
+			endedLate(o)
+			return nil, overstayed()
+		}
+		return o.v, o.err
+	}
+
 	done := make(chan outcome, 1)
-	runners.do(func() {
-		var o outcome
-		defer func() {
-			if v := recover(); v != nil {
-				o = outcome{err: script.Errorf(script.ErrPanic, prog.Name(), "%v", v)}
-			}
-			// Slots go back before the answer does, so that the next
-			// message of the number never finds its own run's slot taken.
-			held.server()
-			if !errors.Is(o.err, script.ErrMemory) {
-				held.own()
-				done <- o
-				return
-			}
-			done <- o
-			time.Sleep(d.cool)
-			held.own()
-		}()
-		o.v, o.err = prog.Run(ctx, msg, env)
-	})
-	t := time.NewTimer(env.Limits.WithDefaults().Timeout + Grace)
+	runners.do(func() { done <- d.runHere(ctx, prog, msg, env, held) })
+	t := time.NewTimer(limit)
 	defer t.Stop()
 	select {
 	case o := <-done:
 		return o.v, o.err
 	case <-t.C:
 	}
-	go func() {
-		o := <-done
-		log.LogAttrs(context.Background(), slog.LevelWarn, "script run ended late",
-			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
-			slog.Any("err", o.err))
+	go func() { endedLate(<-done) }()
+	return nil, overstayed()
+}
+
+// runHere runs prog on the calling goroutine and gives the run slots
+// back, before the answer goes out, so that the next message of the
+// number never finds its own run's slot taken. A Go panic in an engine
+// becomes an error.
+func (d *Dispatcher) runHere(ctx context.Context, prog script.Program, msg *script.Message,
+	env *script.Env, held slots) (o outcome) {
+	defer func() {
+		if v := recover(); v != nil {
+			o = outcome{err: script.Errorf(script.ErrPanic, prog.Name(), "%v", v)}
+		}
+		held.server()
+		if !errors.Is(o.err, script.ErrMemory) {
+			held.own()
+			return
+		}
+		go func() {
+			time.Sleep(d.cool)
+			held.own()
+		}()
 	}()
-	return nil, script.Errorf(script.ErrTimeout, prog.Name(),
-		"the run did not stop within %v of its time limit; it keeps its run slot until "+
-			"it ends", Grace)
+	o.v, o.err = prog.Run(ctx, msg, env)
+	return o
 }
 
 // workers run functions on goroutines kept between runs. A goroutine

@@ -301,3 +301,39 @@ func TestWorkers(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// With a LateAnswer, a run stays on the caller's goroutine; one stuck past
+// its limit plus Grace is answered through the LateAnswer at that time, and
+// Answer returns the same answer when the run really ends.
+func TestLateAnswerOnTheCallersGoroutine(t *testing.T) {
+	d := New(quiet, Options{MaxInFlight: 4, MaxPerNumber: 1})
+	rt := route("+15550100001", sleeper{d: 500 * time.Millisecond, stubborn: true},
+		100*time.Millisecond)
+	late := make(chan Answer, 1)
+	lateAt := make(chan time.Duration, 1)
+	start := time.Now()
+	ctx := WithLateAnswer(context.Background(), func(a Answer) {
+		lateAt <- time.Since(start)
+		late <- a
+	})
+	a := d.Answer(ctx, rt, &script.Message{From: "+15550100002", To: rt.Number})
+	took := time.Since(start)
+	select {
+	case l := <-late:
+		if at := <-lateAt; at > 100*time.Millisecond+Grace+300*time.Millisecond {
+			t.Errorf("late answer after %v", at)
+		}
+		if !errors.Is(l.Err, script.ErrTimeout) || l.Status != a.Status ||
+			string(l.Body) != string(a.Body) {
+			t.Errorf("late answer %d %v, Answer %d %v", l.Status, l.Err, a.Status, a.Err)
+		}
+	default:
+		t.Fatal("no late answer")
+	}
+	if took < 500*time.Millisecond {
+		t.Errorf("Answer returned after %v, before the run ended", took)
+	}
+	if a := answer(d, route("+15550100001", sleeper{}, time.Second)); a.Err != nil {
+		t.Errorf("after the late run ended: %v", a.Err)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -43,11 +45,58 @@ func (s *Server) inbound(c echo.Context) error {
 			slog.String("number", msg.To), slog.String("message_sid", msg.Sid))
 	}
 
-	e, err := s.answerOnce(c.Request(), rt, msg)
+	out := &once{c: c}
+	r := c.Request()
+	r = r.WithContext(dispatch.WithLateAnswer(r.Context(), func(a dispatch.Answer) {
+		_ = out.send(a.Status, a.Body, true)
+	}))
+	e, err := s.answerOnce(r, rt, msg)
+	if out.sent() {
+		return nil // answered at the time limit; the run has ended since
+	}
 	if err != nil {
 		return err
 	}
-	return c.Blob(e.Status, contentType, e.Body)
+	return out.send(e.Status, e.Body, false)
+}
+
+// once writes a request's answer once: either when its run ends, or, for
+// a run stuck past its time limit, from the dispatcher's timer while the
+// handler still waits for the run.
+type once struct {
+	mu   sync.Mutex
+	c    echo.Context
+	done bool
+}
+
+// send writes the answer unless one was written. A late answer is
+// flushed at once: the handler does not return until its run ends.
+func (o *once) send(status int, body []byte, late bool) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.done {
+		return nil
+	}
+	o.done = true
+	if late {
+		// With its length said, the client has the whole answer at the
+		// flush, not when the handler returns.
+		o.c.Response().Header().Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
+	}
+	if err := o.c.Blob(status, contentType, body); err != nil {
+		return err
+	}
+	if late {
+		o.c.Response().Flush()
+	}
+	return nil
+}
+
+// sent reports whether the answer was written.
+func (o *once) sent() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.done
 }
 
 // answerOnce answers msg unless an answer is on record for its MessageSid
