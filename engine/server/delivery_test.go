@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -9,16 +10,21 @@ import (
 	"time"
 )
 
+// slowAnswer is a script that busies itself for ms milliseconds, logs
+// "ran" and answers with its MessageSid.
+func slowAnswer(ms int) pair {
+	return pair{
+		js: fmt.Sprintf(`function handle(m) { var t = Date.now(); while (Date.now() - t < %d) {}
+  console.log("ran"); return "answer " + m.sid }`, ms),
+		lua: fmt.Sprintf(`function handle(m) local t = os.clock() while os.clock() - t < %g do end
+  print("ran") return "answer " .. m.sid end`, float64(ms)/1000),
+	}
+}
+
 // TestD1Duplicates: the same MessageSid, in a row or at once, runs the
 // script once and gets the same answer every time.
 func TestD1Duplicates(t *testing.T) {
-	slow := pair{
-		js: `function handle(m) { var t = Date.now(); while (Date.now() - t < 150) {}
-  console.log("ran"); return "answer " + m.sid }`,
-		lua: `function handle(m) local t = os.clock() while os.clock() - t < 0.15 do end
-  print("ran") return "answer " .. m.sid end`,
-	}
-	both(t, "", slow, func(t *testing.T, s *site, to string) {
+	both(t, "", slowAnswer(150), func(t *testing.T, s *site, to string) {
 		f := form(to, "&Body=x")
 		var wg sync.WaitGroup
 		bodies := make([]string, 6)
@@ -139,13 +145,7 @@ func countLines(logs string, subs ...string) int {
 // it; the answer goes on record, its retry gets it without a second run,
 // and the number is not held as suspect.
 func TestHangUp(t *testing.T) {
-	slow := pair{
-		js: `function handle(m) { var t = Date.now(); while (Date.now() - t < 200) {}
-  console.log("ran"); return "answer " + m.sid }`,
-		lua: `function handle(m) local t = os.clock() while os.clock() - t < 0.2 do end
-  print("ran") return "answer " .. m.sid end`,
-	}
-	both(t, "", slow, func(t *testing.T, s *site, to string) {
+	both(t, "", slowAnswer(200), func(t *testing.T, s *site, to string) {
 		f := form(to, "&Body=x")
 		ctx, hangUp := context.WithCancel(context.Background())
 		req := newRequest(http.MethodPost, f).WithContext(ctx)
