@@ -122,7 +122,8 @@ const leakReader = `function handle(m, ctx) {
   return [m.from, m.to, m.body, m.sid, m.params.Body, String(m.params.OnlyInA),
     m.media.length, Object.keys(m).join(), Object.keys(m.params).join(),
     Object.keys(ctx).join(), JSON.stringify(m), ctx.number,
-    Object.keys(ctx.vars).sort().map(function (k) { return k + "=" + JSON.stringify(ctx.vars[k]) }).join(),
+    Object.keys(ctx.vars).sort().map(function (k) {
+      return k + "=" + JSON.stringify(ctx.vars[k]) }).join(),
     String(m), String(m.params), "media" in m, "OnlyInA" in m.params,
     [].join.call(m), seen.join(";")].join("\n");
 }`
@@ -159,7 +160,8 @@ func TestLazyArgumentsLeaveNothingBehind(t *testing.T) {
 		{"accessors defined on msg", `var def = Object["define" + "Property"], n = 0;
   try { def(m, "body", {get: function () { return "x" }}) } catch (e) { n++ }
   try { def(m.params, "Body", {value: "v", enumerable: false}) } catch (e) { n++ }
-  try { def(Object.getPrototypeOf(m), "leak", {get: function () { return m.body }}) } catch (e) { n++ }
+  try { def(Object.getPrototypeOf(m), "leak", {get: function () { return m.body }}) }
+  catch (e) { n++ }
   try { def(m, "sid", {value: "fixed", writable: false}) } catch (e) { n++ }
   return String(n)`, true},
 		{"toJSON on msg", `m.toJSON = function () {
@@ -203,7 +205,8 @@ func TestLazyArgumentsLeaveNothingBehind(t *testing.T) {
   return typeof d.get`, true},
 		{"vars and now changed", `ctx.vars.greeting = m.body; ctx.vars.list.push(m.body);
   ctx.now.leak = m.body; delete ctx.vars.list; return JSON.stringify(ctx.vars)`, true},
-		{"msg as a weak map value keyed by a built-in", `new WeakMap([[Object.getPrototypeOf({}), m]]);
+		{"msg as a weak map value keyed by a built-in",
+			`new WeakMap([[Object.getPrototypeOf({}), m]]);
   return "w"`, false},
 	}
 	baseline, _ := onBox(t, compile(t, leakReader), newBox(true), formMessage(t, plainForm),
@@ -231,7 +234,8 @@ func TestLazyArgumentsLeaveNothingBehind(t *testing.T) {
 			if !reflect.DeepEqual(wenv.Vars, testVars()) {
 				t.Fatalf("the writer changed the configured vars: %v", wenv.Vars)
 			}
-			if strings.Contains(w.src, "console.log") && !strings.Contains(wlog.String(), "SECRET-A") {
+			if strings.Contains(w.src, "console.log") &&
+				!strings.Contains(wlog.String(), "SECRET-A") {
 				t.Fatalf("the writer's jobs did not run in its own run: %q", wlog.String())
 			}
 			if kept != w.kept {
@@ -314,7 +318,8 @@ func TestLazyPropertiesAreMadeOnce(t *testing.T) {
   Object.keys(m).join()`, "false undefined from,to,body,sid,media"},
 		{`var p = m.params; delete m.params; m.params = p;
   return String(m.params === p && "Digits" in m.params)`, "true"},
-		{`return String("toString" in m) + ("nosuch" in m.params) + ({}).hasOwnProperty.call(m, "toString")`,
+		{`return String("toString" in m) + ("nosuch" in m.params) +
+  ({}).hasOwnProperty.call(m, "toString")`,
 			"truefalsefalse"},
 	}
 	for _, tt := range tests {
@@ -614,7 +619,8 @@ func TestReplyGetterErrorsKeepTheirKind(t *testing.T) {
 
 // TestReplyGettersRunOnce: the reply is read once.
 func TestReplyGettersRunOnce(t *testing.T) {
-	p := compile(t, `function handle(m) { var n = 0; return { get message() { n++; return "n" + n } } }`)
+	p := compile(t, `function handle(m) {
+  var n = 0; return { get message() { n++; return "n" + n } } }`)
 	got, err := p.Run(context.Background(), msg, env(time.Second))
 	if want := map[string]any{"message": "n1"}; err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %v, %v, want %v", got, err, want)

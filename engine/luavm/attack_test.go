@@ -723,7 +723,8 @@ func TestAttackFailedRunDropsState(t *testing.T) {
 	pn := pin(t)
 	for _, src := range []string{
 		`function handle() string.upper = nil error({secret = "x"}) end`,
-		`function handle() getmetatable("").x = 1 error(setmetatable({}, {__tostring = function() return "x" end})) end`,
+		`function handle() getmetatable("").x = 1
+  error(setmetatable({}, {__tostring = function() return "x" end})) end`,
 		`function handle() setmetatable("", {}) return {1, x = 2} end`,
 		`function handle() local t = {} t.t = t return t end`,
 	} {
@@ -750,14 +751,16 @@ end`)
   msg.params = {Body = "forged"} ctx.vars = {shop = "forged"} ctx.now = {iso = "forged"}
   return "ok"
 end`)
-	fail := compile(t, `function handle(msg, ctx) local _ = msg.params ctx.vars.x = 1 error("no") end`)
+	fail := compile(t, `function handle(msg, ctx)
+  local _ = msg.params ctx.vars.x = 1 error("no") end`)
 	nowType := "number"
 	other := &script.Message{Body: "other", Params: script.Form{{Name: "Body", Value: "other"}}}
 	otherEnv := env(2 * time.Second)
 	otherEnv.Vars = map[string]any{"shop": "Other"}
 	for round := range 3 {
 		pn.mustRun(write, other, otherEnv)
-		if v := pn.mustRun(read, victimMsg, victimEnv()); v != "victim secret 4711|31337|Victim Corner|+15550100888|"+nowType {
+		want := "victim secret 4711|31337|Victim Corner|+15550100888|" + nowType
+		if v := pn.mustRun(read, victimMsg, victimEnv()); v != want {
 			t.Fatalf("round %d after a write: %v", round, v)
 		}
 		pn.mustRun(skip, other, otherEnv)
@@ -767,7 +770,7 @@ end`)
 		if v := pn.mustRun(read, other, otherEnv); v != "other|nil|Other|+15550100099|"+nowType {
 			t.Fatalf("round %d: %v", round, v)
 		}
-		if v := pn.mustRun(read, victimMsg, victimEnv()); v != "victim secret 4711|31337|Victim Corner|+15550100888|"+nowType {
+		if v := pn.mustRun(read, victimMsg, victimEnv()); v != want {
 			t.Fatalf("round %d: %v", round, v)
 		}
 	}
@@ -821,10 +824,12 @@ func TestAttackLazyFieldOrders(t *testing.T) {
 		{"rawset, then read", `rawset(msg, "params", "raw") return msg.params`, "raw"},
 		{"read, write nil, read", `local _ = msg.params msg.params = nil
   return tostring(msg.params) .. tostring(rawget(msg, "params"))`, "nilnil"},
-		{"read through ctx as msg", `return tostring(rawget(ctx, "params")) .. tostring(ctx.params) .. tostring(msg.vars) .. tostring(msg.now)`,
+		{"read through ctx as msg", `return tostring(rawget(ctx, "params")) ..
+  tostring(ctx.params) .. tostring(msg.vars) .. tostring(msg.now)`,
 			"nilnilnilnil"},
 		{"next before read", `return tostring(next(msg, "body") ~= "params")`, "true"},
-		{"msg as its own params", `msg.params = msg return tostring(rawequal(msg.params, msg))`, "true"},
+		{"msg as its own params",
+			`msg.params = msg return tostring(rawequal(msg.params, msg))`, "true"},
 		{"nested handle call", `if ctx.depth then return msg.params else
   local r = handle({}, {depth = 1}) return tostring(r) .. " " .. msg.params.Body end`,
 			"nil victim secret 4711"},
