@@ -11,9 +11,10 @@
 //     collection exceeds by its limit both the base and the live heap when
 //     the run started (steady growth; the second term keeps a run that
 //     starts while a previous run's data is still counted from paying for
-//     it), or when the heap, garbage included, exceeds the collector's goal
-//     by a whole limit (growth faster than the collector keeps up with,
-//     such as one large allocation).
+//     it), or when the heap, garbage included, exceeds by a whole limit
+//     both the collector's goal and the heap when the run started (growth
+//     faster than the collector keeps up with, such as one large
+//     allocation; garbage an earlier run left is not held against it).
 //   - Of the runs over their limit, the one that has been running longest
 //     is stopped: a run that started after the heap began to grow is less
 //     likely to be its cause, and healthy runs are short.
@@ -104,6 +105,7 @@ type Watchdog struct {
 type watched struct {
 	start   time.Time
 	live0   uint64 // the live heap when the run started
+	heap0   uint64 // the heap, garbage included, when the run started
 	limit   uint64
 	stop    func(*script.Error)
 	stopped bool
@@ -153,7 +155,8 @@ func (w *Watchdog) Watch(limit int64, stop func(*script.Error)) (done func()) {
 	r := &watched{start: time.Now(), limit: uint64(max(limit, 0)), stop: stop}
 	w.mu.Lock()
 	w.runs[r] = struct{}{}
-	r.live0 = w.recent().live
+	h := w.recent()
+	r.live0, r.heap0 = h.live, h.heap
 	if !w.started {
 		w.started = true
 		w.base = r.live0
@@ -314,7 +317,8 @@ func (w *Watchdog) judge(h reading) (victim *watched, steady bool) {
 			continue
 		}
 		soft := !settling && h.live > max(w.base, r.live0)+r.limit
-		hard := h.heap > floor+r.limit
+		// Garbage left by earlier runs is not this run's growth.
+		hard := h.heap > max(floor, r.heap0)+r.limit
 		if (soft || hard) && (victim == nil || r.start.Before(victim.start)) {
 			victim, steady = r, !hard
 		}

@@ -119,3 +119,19 @@ func (w *Watchdog) snapshot() reading {
 	defer w.mu.Unlock()
 	return w.read()
 }
+
+// Garbage already on the heap when a run starts is not that run's growth:
+// the run is judged on what the heap gains during its life.
+func TestWatchdogJudgesGrowthSinceStart(t *testing.T) {
+	w := New(Options{})
+	const mib = 1 << 20
+	r := &watched{start: time.Now(), limit: 64 * mib, heap0: 100 * mib, live0: 10 * mib}
+	w.runs[r] = struct{}{}
+	w.base = 10 * mib
+	if v, _ := w.judge(reading{heap: 150 * mib, live: 10 * mib, goal: 20 * mib}); v != nil {
+		t.Fatal("stopped a run for garbage that was there before it started")
+	}
+	if v, _ := w.judge(reading{heap: 170 * mib, live: 10 * mib, goal: 20 * mib}); v != r {
+		t.Fatal("a run that grew the heap by more than its limit was not stopped")
+	}
+}
