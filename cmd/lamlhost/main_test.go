@@ -99,6 +99,9 @@ func TestEndToEnd(t *testing.T) {
 	resp.Body.Close()
 	checkMetrics(t, base, `lamlhost_messages_total{engine="js",outcome="ok"} 1`,
 		`lamlhost_messages_total{engine="lua",outcome="ok"} 1`, "lamlhost_last_reload_ok 1")
+	if !strings.Contains(logs.String(), `"dedupe record opened" answers=0`) {
+		t.Errorf("the record's opening was not logged:\n%s", logs)
+	}
 	if !strings.Contains(logs.String(), "SOUTH RICHMOND HILL") ||
 		!strings.Contains(logs.String(), "message_sid=SM3b3c68b39785c9c19e2cddf1332bba1e") {
 		t.Errorf("script output not logged with its message:\n%s", logs)

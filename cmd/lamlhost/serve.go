@@ -51,6 +51,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 		return 1
 	}
 	defer store.Close()
+	if n, err := store.Len(); err == nil {
+		logger.Info("dedupe record opened", "answers", n,
+			"dir", filepath.Join(cfg.DataDir, "dedupe"))
+	}
 	met := metrics.New()
 	srv, err := server.New(reg, newDispatcher(cfg, logger), logger, server.Options{
 		Dedupe:  dedupe.New(store, logger),
@@ -99,7 +103,7 @@ func listenAndServe(ctx context.Context, addr string, reg *registry.Registry,
 
 // openStore opens the record of answered messages in data_dir/dedupe,
 // creating the folders it needs.
-func openStore(cfg *config.Config) (dedupe.Store, error) {
+func openStore(cfg *config.Config) (*dedupe.FileStore, error) {
 	return dedupe.OpenFile(filepath.Join(cfg.DataDir, "dedupe"),
 		dedupe.Options{Window: cfg.DedupeWindow.Std()})
 }
